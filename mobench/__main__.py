@@ -1,0 +1,3 @@
+from mobench.cli import main
+
+raise SystemExit(main())

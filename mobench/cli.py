@@ -1,0 +1,124 @@
+"""`python -m mobench <verb>`: profile, hw, data, suites.
+
+Heavy imports (TensorFlow, keras-tuner) happen inside the verbs, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mobench import __version__
+from mobench.errors import MobenchError, UsageError
+
+DEFAULT_RESULTS = Path("results")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def csv_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_params(text: str) -> dict[str, object]:
+    """`key=value,...` with values read as JSON scalars when they parse (3, 0.1, true, "x")."""
+    out: dict[str, object] = {}
+    for item in csv_list(text):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"expected key=value, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.strip()] = raw
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mobench",
+        description="Resource-aware benchmarks and multi-objective tuning for TensorFlow/Keras.",
+    )
+    parser.add_argument("--version", action="version", version=f"mobench {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    p = verbs.add_parser("profile", help="measure a suite model in eager, graph and XLA modes",
+                         description="Measure the training step (eager/graph/XLA) and inference"
+                         " of one suite configuration; print a table and write a JSON record.")
+    p.add_argument("suite", help="suite name (see `python -m mobench suites`)")
+    config = p.add_mutually_exclusive_group()
+    config.add_argument("--variant", help="named fixed variant of the suite (default: small)")
+    config.add_argument("--params", type=parse_params, metavar="K=V,...",
+                        help="explicit hyperparameter values instead of a variant")
+    add_data_args(p)
+    p.add_argument("--modes", type=csv_list, default=["eager", "graph", "xla"],
+                   help="execution modes, comma separated (default: eager,graph,xla)")
+    p.add_argument("--steps", type=positive_int, default=20, help="timed steps (default 20)")
+    p.add_argument("--warmup", type=positive_int, default=3,
+                   help="discarded calls before timing, the first compiles (default 3)")
+    p.add_argument("--batch-size", type=positive_int, help="override the variant's batch size")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", type=Path, metavar="PATH",
+                   help="where to write the record (default results/runs/profile-*.json)")
+    p.add_argument("--trace", type=Path, metavar="DIR",
+                   help="also record a TF profiler trace per mode and sum per-op self time")
+    p.add_argument("--no-peak", action="store_true",
+                   help="skip the dense-matmul peak (no achieved-FLOP/s fraction)")
+    p.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder of suite TOML files (repeatable)")
+
+    h = verbs.add_parser("hw", help="print this machine's hardware fingerprint",
+                         description="CPU, memory, versions, TF build and devices, NVIDIA GPUs"
+                         " (through NVML), and the hardware_id that names result folders.")
+    h.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    d = verbs.add_parser("data", help="list or fetch datasets")
+    data_verbs = d.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
+    fetch = data_verbs.add_parser("fetch", help="download and prepare a dataset (needs internet)")
+    fetch.add_argument("name", help="mnist or fashion_mnist")
+    fetch.add_argument("--data-dir", help="TFDS data folder (default $TFDS_DATA_DIR)")
+    listing = data_verbs.add_parser("list", help="which datasets are available locally")
+    listing.add_argument("--data-dir", help="TFDS data folder (default $TFDS_DATA_DIR)")
+
+    s = verbs.add_parser("suites", help="list the suites found")
+    s.add_argument("--json", action="store_true", help="print JSON instead of text")
+    s.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder of suite TOML files (repeatable)")
+    return parser
+
+
+def add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default=None,
+                   help="auto, mnist, fashion_mnist, digits or synthetic (default: the suite's)")
+    p.add_argument("--limit", type=positive_int, help="cap the number of training examples")
+    p.add_argument("--data-dir", help="TFDS data folder (default $TFDS_DATA_DIR)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        from mobench import commands
+
+        return getattr(commands, f"run_{args.verb}")(args)
+    except UsageError as exc:
+        print(f"mobench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except MobenchError as exc:
+        print(f"mobench: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mobench: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,90 @@
+"""The CLI verbs: each takes the parsed arguments and returns an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from mobench.documents import write_json
+
+
+def log(message: str) -> None:
+    print(f"mobench: {message}", file=sys.stderr, flush=True)
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from mobench.data import load_dataset
+    from mobench.display import profile_summary
+    from mobench.profiling.profiler import ProfileSettings, check_modes
+    from mobench.profiling.run import profile_suite
+    from mobench.suites import get_suite
+
+    suite = get_suite(args.suite, args.suites_dir)
+    modes = check_modes(args.modes)
+    variant = args.variant if args.params is None else None
+    if variant is None and args.params is None:
+        variant = "small" if "small" in suite.variants else None
+    suite.hyperparameters(suite.hypermodel(), variant, args.params)  # bad config: fail first
+    settings = ProfileSettings(steps=args.steps, warmup=args.warmup,
+                               trace_dir=str(args.trace) if args.trace else None)
+    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           data_dir=args.data_dir)
+    log(f"profiling {suite.name}:{variant or 'custom'} on {dataset.name} "
+        f"({len(dataset.x_train)} train examples), modes {','.join(modes)}")
+    record = profile_suite(
+        suite, dataset, variant=variant, values=args.params, modes=modes, settings=settings,
+        batch_size=args.batch_size, seed=args.seed, matmul_peak=not args.no_peak,
+        on_mode=lambda m: log(f"  {m.mode}: {m.status.value}"
+                              + (f" ({m.reason})" if m.reason else "")),
+    )
+    print(profile_summary(record))
+    path = args.json or default_run_path("profile", suite.name, variant or "custom")
+    write_json(path, record.to_dict())
+    log(f"wrote {path}")
+    return 0 if any(m.ok for m in record.modes) else 1
+
+
+def default_run_path(kind: str, suite: str, variant: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / "runs" / f"{kind}-{suite}-{variant}-{stamp}.json"
+
+
+def run_hw(args: argparse.Namespace) -> int:
+    from mobench.profiling.hardware import fingerprint, format_fingerprint
+
+    fp = fingerprint()
+    print(json.dumps(fp, indent=2) if args.json else format_fingerprint(fp))
+    return 0
+
+
+def run_data(args: argparse.Namespace) -> int:
+    from mobench.data import DATASET_NAMES, dataset_available, fetch_dataset
+
+    if args.data_verb == "fetch":
+        print(fetch_dataset(args.name, args.data_dir))
+        return 0
+    for name in DATASET_NAMES:
+        if name != "auto":
+            state = "available" if dataset_available(name, args.data_dir) else "not prepared"
+            print(f"{name:14} {state}")
+    return 0
+
+
+def run_suites(args: argparse.Namespace) -> int:
+    from mobench.suites import discover
+
+    suites = discover(args.suites_dir)
+    rows = [{"name": s.name, "version": s.version, "model": s.model, "dataset": s.dataset,
+             "variants": sorted(s.variants), "path": s.path} for s in suites.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    from mobench.display import table
+
+    print(table(["suite", "version", "model", "dataset", "variants"],
+                [[r["name"], str(r["version"]), r["model"], r["dataset"],
+                  ",".join(r["variants"])] for r in rows]))
+    return 0

@@ -1,0 +1,89 @@
+"""Plain-text tables and human units for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mobench.records import ModeProfile, ProfileRecord
+
+
+def seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1e-9:.3g} ns"
+
+
+def si(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    for prefix, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}".rstrip()
+
+
+def nbytes(value: int | None) -> str:
+    if value is None:
+        return "-"
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.3g} {unit}"
+        size /= 1024
+    return f"{size:.3g} TiB"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=True)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in [headers, ["-" * w for w in widths], *rows]]
+    return "\n".join(lines)
+
+
+def mode_row(m: ModeProfile) -> list[str]:
+    if not m.ok:
+        return [m.mode, f"{m.status.value}: {m.reason}"] + ["-"] * 7
+    inf = m.inference
+    frac = f"{m.peak_fraction:.1%}" if m.peak_fraction is not None else "-"
+    return [
+        m.mode,
+        f"{seconds(m.step_time.median_s)} ± {seconds(m.step_time.iqr_s)}",
+        seconds(m.compile_time_s),
+        si(m.throughput, "/s"),
+        nbytes(m.peak_memory_bytes),
+        f"{seconds(inf.latency_p50_s)} / {seconds(inf.latency_p99_s)}" if inf else "-",
+        si(inf.throughput, "/s") if inf else "-",
+        si(m.achieved_flops_per_s, "FLOP/s"),
+        frac,
+    ]
+
+
+def profile_table(record: ProfileRecord) -> str:
+    headers = ["mode", "step (median ± IQR)", "compile", "train samples", "peak mem",
+               "latency p50/p99", "infer samples", "achieved", "of peak"]
+    return table(headers, [mode_row(m) for m in record.modes])
+
+
+def profile_summary(record: ProfileRecord) -> str:
+    """The table plus the one-line facts that frame it."""
+    flops = record.flops
+    peak = record.matmul_peak or {}
+    lines = [
+        f"{record.suite} ({record.variant or 'custom'}) on {record.dataset.get('name')}: "
+        f"batch {record.batch_size}, {record.steps} timed steps after {record.warmup} warm-up, "
+        f"params {record.params:,}, train FLOPs/sample {si(flops.get('train_per_sample'))}",
+        profile_table(record),
+    ]
+    if peak:
+        lines.append(f"measured dense-matmul peak: {si(peak.get('flops_per_s_best'), 'FLOP/s')}"
+                     f" (n={peak.get('n')}, {peak.get('dtype')})")
+    for m in record.modes:
+        if m.ok and m.peak_memory_bytes is None and m.peak_memory_reason:
+            lines.append(f"{m.mode}: peak memory unavailable ({m.peak_memory_reason})")
+    xla = record.objectives().get("xla_speedup")
+    if xla is not None:
+        lines.append(f"XLA speedup over graph: {xla:.2f}x")
+    return "\n".join(lines)

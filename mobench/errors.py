@@ -1,0 +1,33 @@
+"""The error tree the runner and the CLI act on (see ARCHITECTURE.md, "Errors")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class MobenchError(Exception):
+    """Root of every error mobench raises on purpose."""
+
+
+class UsageError(MobenchError):
+    """Bad user input (unknown name, malformed value): the CLI prints one line, exits 2."""
+
+    exit_code = 2
+
+
+class TrialFailed(MobenchError):
+    """One trial or one profiled mode failed: record the reason and go on."""
+
+
+class BudgetExceeded(TrialFailed):
+    """Out of memory, time or size cap: an infeasible data point, not a crash."""
+
+
+class FatalError(MobenchError):
+    """Nothing sensible can continue: abort the run."""
+
+
+def unknown_name(kind: str, name: object, valid: Iterable[str]) -> UsageError:
+    """A UsageError for an unknown name that lists the valid ones."""
+    choices = ", ".join(sorted(valid))
+    return UsageError(f"unknown {kind} {name!r}; valid {kind}s: {choices}")

@@ -1,0 +1,53 @@
+"""MNIST multi-layer perceptron: the first suite family (`mnist-mlp`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras_tuner as kt
+
+MAX_LAYERS = 3
+
+
+class MLP(kt.HyperModel):
+    """Flatten -> 1-3 Dense blocks (units, activation, dropout) -> softmax.
+
+    All `units_i` are declared whatever `num_layers` is, so the search space is static and maps
+    one-to-one onto Optuna distributions; only the first `num_layers` are used.
+    """
+
+    def __init__(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+
+    def build(self, hp: kt.HyperParameters):
+        import keras
+
+        num_layers = hp.Int("num_layers", 1, MAX_LAYERS)
+        units = [hp.Int(f"units_{i}", 32, 512, step=32) for i in range(MAX_LAYERS)]
+        activation = hp.Choice("activation", ["relu", "tanh", "gelu"])
+        dropout = hp.Float("dropout", 0.0, 0.5, step=0.1)
+        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
+        hp.Choice("batch_size", [32, 64, 128, 256])
+
+        layers: list[keras.layers.Layer] = [
+            keras.Input(shape=self.input_shape), keras.layers.Flatten()
+        ]
+        for width in units[:num_layers]:
+            layers.append(keras.layers.Dense(width, activation=activation))
+            if dropout > 0:
+                layers.append(keras.layers.Dropout(dropout))
+        layers.append(keras.layers.Dense(self.num_classes, activation="softmax"))
+        model = keras.Sequential(layers, name="mlp")
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    def fit(self, hp: kt.HyperParameters, model, *args: Any, **kwargs: Any):
+        kwargs.setdefault("batch_size", hp.get("batch_size"))
+        return model.fit(*args, **kwargs)

@@ -1,0 +1,90 @@
+"""`profile_suite`: a suite configuration, a dataset and the profiler -> a ProfileRecord."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mobench.data import Dataset
+from mobench.errors import UsageError
+from mobench.profiling.profiler import ProfileSettings, check_modes, profile_mode, staged_batch
+from mobench.records import ModeProfile, ProfileRecord
+from mobench.suites import Suite
+
+
+def resolve_batch_size(suite: Suite, hp_values: dict[str, Any], override: int | None) -> int:
+    if override is not None:
+        return override
+    return int(hp_values.get("batch_size") or suite.batch_size)
+
+
+def profile_suite(
+    suite: Suite,
+    dataset: Dataset,
+    *,
+    variant: str | None = None,
+    values: dict[str, Any] | None = None,
+    modes: tuple[str, ...] = ("eager", "graph", "xla"),
+    settings: ProfileSettings | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    matmul_peak: bool = True,
+    on_mode: Callable[[ModeProfile], None] | None = None,
+) -> ProfileRecord:
+    """Build the suite's model for a variant (or explicit hp values) and profile every mode."""
+    import keras
+
+    from mobench.profiling.flops import cached_matmul_peak, model_flops, tf_profiler_flops
+    from mobench.profiling.hardware import fingerprint
+    from mobench.profiling.memory import process_peak_rss_bytes
+    from mobench.provenance import provenance
+
+    settings = settings or ProfileSettings()
+    modes = check_modes(modes)
+    input_shape = tuple(dataset.x_train.shape[1:])
+    hypermodel = suite.hypermodel(input_shape, dataset.num_classes)
+    hp = suite.hyperparameters(hypermodel, variant, values)
+    size = resolve_batch_size(suite, hp.values, batch_size)
+    if size < 1:
+        raise UsageError(f"--batch-size must be a positive integer, got {size}")
+
+    def build_model():
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        return hypermodel.build(hp)
+
+    reference = build_model()
+    flops = model_flops(reference)
+    flops["tf_profiler_forward_per_sample"] = tf_profiler_flops(reference)
+    params = int(reference.count_params())
+    hp_values = dict(hp.values)
+    del reference
+
+    fp = fingerprint()
+    peak = cached_matmul_peak(fp["hardware_id"]) if matmul_peak else None
+    peak_flops = peak.get("flops_per_s_best") if peak else None
+    batch = staged_batch(dataset.x_train, dataset.y_train, size)
+    results = []
+    for mode in modes:
+        result = profile_mode(build_model, mode, batch, settings,
+                              flops.get("train_per_sample"), peak_flops)
+        results.append(result)
+        if on_mode is not None:
+            on_mode(result)
+    return ProfileRecord(
+        suite=suite.name,
+        suite_version=suite.version,
+        variant=variant,
+        hyperparameters=hp_values,
+        dataset=dataset.describe(),
+        batch_size=size,
+        steps=settings.steps,
+        warmup=settings.warmup,
+        seed=seed,
+        params=params,
+        flops=flops,
+        matmul_peak=peak,
+        modes=tuple(results),
+        provenance=provenance(fp, seed, suite_version=suite.version),
+        process_peak_rss_bytes=process_peak_rss_bytes(),
+    )

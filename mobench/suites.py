@@ -1,0 +1,176 @@
+"""Suite files: one TOML per suite naming the model, defaults and fixed variants.
+
+Search order (first match of a name wins): `--suites-dir` folders, `./suites`, the suites
+shipped inside the wheel (`mobench/_suites`), and the source checkout's `suites/`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mobench.errors import UsageError, unknown_name
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REQUIRED = {"name": str, "version": int, "model": str}
+OPTIONAL = {
+    "description": str, "dataset": str, "epochs": int, "batch_size": int,
+    "objectives": list, "variants": dict,
+}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated suite file."""
+
+    name: str
+    version: int
+    model: str  # "package.module:HyperModelClass" or "package.module:build_model"
+    path: str
+    description: str = ""
+    dataset: str = "auto"
+    epochs: int = 1
+    batch_size: int = 128
+    objectives: tuple[str, ...] = ("val_accuracy", "train_time")
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def hypermodel(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10):
+        """Instantiate the suite's keras-tuner HyperModel for the dataset's shape."""
+        return load_hypermodel(self.model, self.path, input_shape, num_classes)
+
+    def hyperparameters(self, hypermodel, variant: str | None = None,
+                        values: dict[str, Any] | None = None):
+        """HyperParameters holding the model's space with a variant's (or given) values set.
+
+        Raises UsageError naming file and key for an unknown variant, an hp the model does not
+        define, or a value outside the model's range.
+        """
+        import keras_tuner as kt
+
+        if variant is not None and variant not in self.variants:
+            raise unknown_name("variant", variant, self.variants)
+        chosen = dict(self.variants.get(variant, {}) if variant else {})
+        chosen.update(values or {})
+        space = kt.HyperParameters()
+        hypermodel.build(space)
+        where = f"variants.{variant}" if variant else "params"
+        for key, value in chosen.items():
+            if key not in space.values and not space._exists(key):
+                raise UsageError(
+                    f"{self.path}: {where}.{key}: the model defines no hyperparameter {key!r};"
+                    f" it defines: {', '.join(sorted(space.values))}"
+                )
+            problem = out_of_range(space._hps[key][0], value)
+            if problem:
+                raise UsageError(f"{self.path}: {where}.{key}: {problem}")
+        hp = kt.HyperParameters()
+        hp.values.update(chosen)
+        return hp
+
+
+def out_of_range(hp, value: Any) -> str | None:
+    """Why `value` is not a legal value of the keras-tuner hyperparameter `hp` (None if it is)."""
+    import keras_tuner as kt
+
+    if isinstance(hp, kt.engine.hyperparameters.Boolean):
+        return None if isinstance(value, bool) else f"{value!r} is not a boolean"
+    if isinstance(hp, kt.engine.hyperparameters.Choice):
+        return None if value in hp.values else f"{value!r} is not one of {list(hp.values)}"
+    if isinstance(hp, kt.engine.hyperparameters.Fixed):
+        return None if value == hp.value else f"{value!r} differs from the fixed {hp.value!r}"
+    if isinstance(hp, (kt.engine.hyperparameters.Int, kt.engine.hyperparameters.Float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"{value!r} is not a number"
+        if isinstance(hp, kt.engine.hyperparameters.Int) and value != int(value):
+            return f"{value!r} is not an integer"
+        if not hp.min_value <= value <= hp.max_value:
+            return f"{value!r} is outside {hp.min_value}..{hp.max_value}"
+    return None
+
+
+def load_hypermodel(spec: str, path: str, input_shape: tuple[int, ...], num_classes: int):
+    """Import `module:attr` and turn it into a HyperModel (class, instance or build function)."""
+    import keras_tuner as kt
+
+    module_name, _, attr = spec.partition(":")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise UsageError(f"{path}: model: cannot import {spec!r}: {exc}") from exc
+    if inspect.isclass(obj) and issubclass(obj, kt.HyperModel):
+        params = inspect.signature(obj).parameters
+        kwargs = {k: v for k, v in (("input_shape", input_shape), ("num_classes", num_classes))
+                  if k in params}
+        return obj(**kwargs)
+    if isinstance(obj, kt.HyperModel):
+        return obj
+    if callable(obj):
+        from keras_tuner.src.engine.hypermodel import DefaultHyperModel
+
+        return DefaultHyperModel(obj)
+    raise UsageError(f"{path}: model: {spec!r} is neither a HyperModel nor build_model(hp)")
+
+
+def search_dirs(extra: list[str | Path] | None = None) -> list[Path]:
+    dirs = [Path(d) for d in extra or []]
+    dirs += [Path.cwd() / "suites", PACKAGE_DIR / "_suites", PACKAGE_DIR.parent / "suites"]
+    unique: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in [u.resolve() for u in unique]:
+            unique.append(d)
+    return unique
+
+
+def parse_suite(path: Path) -> Suite:
+    """Read and validate one suite file; errors name the file and the key."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: malformed TOML: {exc}") from exc
+    for key in REQUIRED:
+        if key not in doc:
+            raise UsageError(f"{path}: {key}: required key is missing")
+    for key, value in doc.items():
+        kind = REQUIRED.get(key) or OPTIONAL.get(key)
+        if kind is None:
+            valid = ", ".join(sorted({*REQUIRED, *OPTIONAL}))
+            raise UsageError(f"{path}: {key}: unknown key; valid keys: {valid}")
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise UsageError(f"{path}: {key}: expected {kind.__name__}, got {value!r}")
+    for key in ("epochs", "batch_size", "version"):
+        if key in doc and doc[key] <= 0:
+            raise UsageError(f"{path}: {key}: must be positive, got {doc[key]}")
+    for name, values in doc.get("variants", {}).items():
+        if not isinstance(values, dict):
+            raise UsageError(f"{path}: variants.{name}: expected a table of hp values")
+    doc["objectives"] = tuple(doc.get("objectives", Suite.objectives))
+    return Suite(path=display_path(path), **doc)
+
+
+def display_path(path: Path) -> str:
+    """`suites/x.toml` when under the working directory, else the absolute path."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def discover(extra_dirs: list[str | Path] | None = None) -> dict[str, Suite]:
+    """All suites found, by name."""
+    found: dict[str, Suite] = {}
+    for d in search_dirs(extra_dirs):
+        for path in sorted(d.glob("*.toml")):
+            suite = parse_suite(path)
+            found.setdefault(suite.name, suite)
+    return found
+
+
+def get_suite(name: str, extra_dirs: list[str | Path] | None = None) -> Suite:
+    suites = discover(extra_dirs)
+    if name not in suites:
+        raise unknown_name("suite", name, suites)
+    return suites[name]

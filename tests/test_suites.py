@@ -1,0 +1,91 @@
+import pytest
+
+from mobench.errors import UsageError
+from mobench.suites import discover, get_suite, parse_suite
+
+GOOD = """
+name = "tiny"
+version = 2
+model = "mobench.models.mlp:MLP"
+dataset = "digits"
+[variants.small]
+num_layers = 1
+units_0 = 32
+"""
+
+
+def write(tmp_path, text, name="tiny.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_shipped_mlp_suite_is_found_with_its_variants():
+    suite = get_suite("mnist-mlp")
+    assert suite.version >= 1
+    assert {"small", "medium", "large"} <= set(suite.variants)
+
+
+def test_user_suites_dir_adds_suites(tmp_path):
+    write(tmp_path, GOOD)
+    suites = discover([tmp_path])
+    assert suites["tiny"].version == 2 and "mnist-mlp" in suites
+
+
+def test_unknown_suite_lists_the_valid_ones():
+    with pytest.raises(UsageError, match="unknown suite 'nope'; valid suites: .*mnist-mlp"):
+        get_suite("nope")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name = ", "malformed TOML"),
+    ('version = 1\nmodel = "m:M"', "name: required key is missing"),
+    ('colour = "red"\n' + GOOD, "colour: unknown key"),
+    (GOOD.replace("version = 2", 'version = "two"'), "version: expected int"),
+    (GOOD.replace("version = 2", "version = 0"), "version: must be positive"),
+    ("epochs = -1\n" + GOOD, "epochs: must be positive"),
+])
+def test_malformed_suite_files_name_file_and_key(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(UsageError, match=message) as info:
+        parse_suite(path)
+    assert str(path) in str(info.value)
+
+
+def test_variant_values_are_checked_against_the_models_space(tmp_path):
+    suite = parse_suite(write(tmp_path, GOOD + "[variants.huge]\nunits_0 = 2048\n"))
+    hypermodel = suite.hypermodel()
+    assert suite.hyperparameters(hypermodel, "small").values == {"num_layers": 1, "units_0": 32}
+    with pytest.raises(UsageError, match=r"variants\.huge\.units_0: 2048 is outside 32\.\.512"):
+        suite.hyperparameters(hypermodel, "huge")
+    with pytest.raises(UsageError, match="defines no hyperparameter 'width'"):
+        suite.hyperparameters(hypermodel, values={"width": 3})
+    with pytest.raises(UsageError, match="'sigmoid' is not one of"):
+        suite.hyperparameters(hypermodel, values={"activation": "sigmoid"})
+    with pytest.raises(UsageError, match="unknown variant 'xl'"):
+        suite.hyperparameters(hypermodel, "xl")
+
+
+def test_model_path_that_does_not_import(tmp_path):
+    suite = parse_suite(write(tmp_path, GOOD.replace("mobench.models.mlp:MLP", "nowhere:Model")))
+    with pytest.raises(UsageError, match="model: cannot import 'nowhere:Model'"):
+        suite.hypermodel()
+
+
+def test_plain_build_model_function_is_accepted(tmp_path, monkeypatch):
+    module = tmp_path / "user_models.py"
+    module.write_text(
+        "import keras\n"
+        "def build_model(hp):\n"
+        "    m = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),\n"
+        "        keras.layers.Dense(hp.Int('units', 8, 64, step=8), activation='relu'),\n"
+        "        keras.layers.Dense(10, activation='softmax')])\n"
+        "    m.compile('adam', 'sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+        "    return m\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = 'name = "mine"\nversion = 1\nmodel = "user_models:build_model"\n'
+    suite = parse_suite(write(tmp_path, text))
+    hypermodel = suite.hypermodel()
+    model = hypermodel.build(suite.hyperparameters(hypermodel, values={"units": 16}))
+    assert model.layers[1].units == 16
