@@ -13,11 +13,11 @@ import math
 import os
 import re
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from mobench.documents import write_json
 from mobench.errors import UsageError
 
 SCHEMA_VERSION = 1
@@ -291,14 +291,5 @@ def cached_matmul_peak(hardware_id: str, cache_dir: str | os.PathLike | None = N
            **measure_matmul_peak(),
            "measured_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
            "tf_version": tf.__version__}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{hardware_id}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh, indent=2, sort_keys=True)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache is shared, not secret
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json(path, doc)
     return doc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,7 @@ def profile_suite(
 
     def build_model():
         keras.backend.clear_session()
+        gc.collect()  # free the previous mode's model before its memory is measured
         keras.utils.set_random_seed(seed)
         return hypermodel.build(hp)
 
