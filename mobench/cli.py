@@ -79,6 +79,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
                    help="extra folder of suite TOML files (repeatable)")
 
+    e = verbs.add_parser("evaluate", help="train one configuration once and print its objectives",
+                         description="Train a suite variant (or explicit hp values) for the"
+                         " suite's epochs and record quality, training cost and peak memory.")
+    e.add_argument("suite", help="suite name (see `python -m mobench suites`)")
+    config = e.add_mutually_exclusive_group()
+    config.add_argument("--variant", help="named fixed variant of the suite (default: small)")
+    config.add_argument("--params", type=parse_params, metavar="K=V,...",
+                        help="explicit hyperparameter values instead of a variant")
+    add_data_args(e)
+    e.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
+    e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    e.add_argument("--profile", type=csv_list, default=[], metavar="MODES",
+                   help="also profile these modes (e.g. graph,xla) for xla_throughput, latency")
+    e.add_argument("--json", type=Path, metavar="PATH",
+                   help="where to write the record (default results/runs/evaluate-*.json)")
+    e.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder of suite TOML files (repeatable)")
+
     h = verbs.add_parser("hw", help="print this machine's hardware fingerprint",
                          description="CPU, memory, versions, TF build and devices, NVIDIA GPUs"
                          " (through NVML), and the hardware_id that names result folders.")

@@ -15,19 +15,26 @@ def log(message: str) -> None:
     print(f"mobench: {message}", file=sys.stderr, flush=True)
 
 
+def chosen_config(args: argparse.Namespace):
+    """(suite, variant) from --variant/--params, the config validated before any data loads."""
+    from mobench.suites import get_suite
+
+    suite = get_suite(args.suite, args.suites_dir)
+    variant = args.variant
+    if variant is None and args.params is None and "small" in suite.variants:
+        variant = "small"
+    suite.hyperparameters(suite.hypermodel(), variant, args.params)
+    return suite, variant
+
+
 def run_profile(args: argparse.Namespace) -> int:
     from mobench.data import load_dataset
     from mobench.display import profile_summary
     from mobench.profiling.profiler import ProfileSettings, check_modes
     from mobench.profiling.run import profile_suite
-    from mobench.suites import get_suite
 
-    suite = get_suite(args.suite, args.suites_dir)
     modes = check_modes(args.modes)
-    variant = args.variant if args.params is None else None
-    if variant is None and args.params is None:
-        variant = "small" if "small" in suite.variants else None
-    suite.hyperparameters(suite.hypermodel(), variant, args.params)  # bad config: fail first
+    suite, variant = chosen_config(args)
     settings = ProfileSettings(steps=args.steps, warmup=args.warmup,
                                trace_dir=str(args.trace) if args.trace else None)
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
@@ -45,6 +52,27 @@ def run_profile(args: argparse.Namespace) -> int:
     write_json(path, record.to_dict())
     log(f"wrote {path}")
     return 0 if any(m.ok for m in record.modes) else 1
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from mobench.data import load_dataset
+    from mobench.display import evaluation_summary
+    from mobench.evaluate import evaluate
+    from mobench.profiling.profiler import check_modes
+
+    modes = check_modes(args.profile) if args.profile else ()
+    suite, variant = chosen_config(args)
+    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           data_dir=args.data_dir)
+    log(f"evaluating {suite.name}:{variant or 'custom'} on {dataset.name} "
+        f"({len(dataset.x_train)} train examples), {args.epochs or suite.epochs} epoch(s)")
+    record = evaluate(suite, dataset, variant=variant, values=args.params, epochs=args.epochs,
+                      seed=args.seed, profile_modes=modes)
+    print(evaluation_summary(record))
+    path = args.json or default_run_path("evaluate", suite.name, variant or "custom")
+    write_json(path, record.to_dict())
+    log(f"wrote {path}")
+    return 0 if record.status.value == "ok" else 1
 
 
 def default_run_path(kind: str, suite: str, variant: str) -> Path:

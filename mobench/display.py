@@ -87,3 +87,27 @@ def profile_summary(record: ProfileRecord) -> str:
     if xla is not None:
         lines.append(f"XLA speedup over graph: {xla:.2f}x")
     return "\n".join(lines)
+
+
+def objective_value(name: str, value: float | int) -> str:
+    if name in ("train_time", "step_time", "compile_time", "latency"):
+        return seconds(value)
+    if name == "peak_memory":
+        return nbytes(int(value))
+    if name in ("params", "flops"):
+        return f"{value:,}"
+    return f"{value:.4g}"
+
+
+def evaluation_summary(record) -> str:
+    """State, objectives and per-epoch times of an EvaluationRecord."""
+    head = (f"{record.suite} ({record.variant or 'custom'}) on {record.dataset.get('name')}: "
+            f"{record.epochs} epoch(s), batch {record.batch_size}, seed {record.seed} -> "
+            f"{record.status.value}" + (f" ({record.reason})" if record.reason else ""))
+    rows = [[k, objective_value(k, v)] for k, v in sorted(record.objectives().items())]
+    lines = [head, table(["objective", "value"], rows)]
+    if record.epoch_times_s:
+        lines.append("epoch times: " + ", ".join(seconds(t) for t in record.epoch_times_s))
+    if record.peak_memory_reason:
+        lines.append(f"peak memory unavailable ({record.peak_memory_reason})")
+    return "\n".join(lines)
