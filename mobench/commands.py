@@ -102,17 +102,21 @@ def run_data(args: argparse.Namespace) -> int:
 
 
 def run_suites(args: argparse.Namespace) -> int:
-    from mobench.suites import discover
+    from mobench.display import table
+    from mobench.suites import discover, space_summary
 
-    suites = discover(args.suites_dir)
-    rows = [{"name": s.name, "version": s.version, "model": s.model, "dataset": s.dataset,
-             "variants": sorted(s.variants), "path": s.path} for s in suites.values()]
+    rows = []
+    for s in discover(args.suites_dir).values():
+        space = space_summary(s.hypermodel())
+        rows.append({"name": s.name, "version": s.version, "model": s.model,
+                     "dataset": s.dataset, "epochs": s.epochs, "objectives": list(s.objectives),
+                     "variants": sorted(s.variants), "path": s.path, **space})
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    from mobench.display import table
-
-    print(table(["suite", "version", "model", "dataset", "variants"],
+    print(table(["suite", "version", "model", "dataset", "variants", "hps", "space size"],
                 [[r["name"], str(r["version"]), r["model"], r["dataset"],
-                  ",".join(r["variants"])] for r in rows]))
+                  ",".join(r["variants"]), str(len(r["hyperparameters"])),
+                  "continuous" if r["configs"] is None else f"{r['configs']:,}"]
+                 for r in rows]))
     return 0

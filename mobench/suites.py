@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,34 @@ class Suite:
         hp = kt.HyperParameters()
         hp.values.update(chosen)
         return hp
+
+
+def space_summary(hypermodel) -> dict[str, Any]:
+    """Hyperparameter names and the number of distinct configs (None when a range is continuous)."""
+    import keras_tuner as kt
+
+    space = kt.HyperParameters()
+    hypermodel.build(space)
+    counts = [_count(hp) for hp in space.space]
+    size = None if None in counts else math.prod(counts)
+    return {"hyperparameters": [hp.name for hp in space.space], "configs": size}
+
+
+def _count(hp) -> int | None:
+    import keras_tuner as kt
+
+    hps = kt.engine.hyperparameters
+    if isinstance(hp, hps.Boolean):
+        return 2
+    if isinstance(hp, hps.Choice):
+        return len(hp.values)
+    if isinstance(hp, hps.Fixed):
+        return 1
+    if isinstance(hp, (hps.Int, hps.Float)) and hp.step and hp.sampling in (None, "linear"):
+        return int(round((hp.max_value - hp.min_value) / hp.step)) + 1
+    if isinstance(hp, hps.Int) and hp.sampling in (None, "linear"):
+        return int(hp.max_value - hp.min_value) + 1
+    return None
 
 
 def out_of_range(hp, value: Any) -> str | None:

@@ -89,3 +89,26 @@ def test_plain_build_model_function_is_accepted(tmp_path, monkeypatch):
     hypermodel = suite.hypermodel()
     model = hypermodel.build(suite.hyperparameters(hypermodel, values={"units": 16}))
     assert model.layers[1].units == 16
+
+
+def test_space_summary_counts_finite_grids_and_flags_continuous_ranges():
+    import keras_tuner as kt
+
+    from mobench.suites import space_summary
+
+    class Finite(kt.HyperModel):
+        def build(self, hp):
+            hp.Int("a", 1, 3)
+            hp.Int("units", 32, 512, step=32)
+            hp.Choice("b", ["x", "y"])
+            hp.Boolean("c")
+            hp.Float("dropout", 0.0, 0.5, step=0.1)
+
+    class Continuous(Finite):
+        def build(self, hp):
+            super().build(hp)
+            hp.Float("lr", 1e-4, 1e-2, sampling="log")
+
+    assert space_summary(Finite()) == {
+        "hyperparameters": ["a", "units", "b", "c", "dropout"], "configs": 3 * 16 * 2 * 2 * 6}
+    assert space_summary(Continuous())["configs"] is None
