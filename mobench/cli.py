@@ -57,12 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("profile", help="measure a suite model in eager, graph and XLA modes",
                          description="Measure the training step (eager/graph/XLA) and inference"
                          " of one suite configuration; print a table and write a JSON record.")
-    p.add_argument("suite", help="suite name (see `python -m mobench suites`)")
-    config = p.add_mutually_exclusive_group()
-    config.add_argument("--variant", help="named fixed variant of the suite (default: small)")
-    config.add_argument("--params", type=parse_params, metavar="K=V,...",
-                        help="explicit hyperparameter values instead of a variant")
-    add_data_args(p)
+    add_config_args(p)
     p.add_argument("--modes", type=csv_list, default=["eager", "graph", "xla"],
                    help="execution modes, comma separated (default: eager,graph,xla)")
     p.add_argument("--steps", type=positive_int, default=20, help="timed steps (default 20)")
@@ -76,26 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also record a TF profiler trace per mode and sum per-op self time")
     p.add_argument("--no-peak", action="store_true",
                    help="skip the dense-matmul peak (no achieved-FLOP/s fraction)")
-    p.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
-                   help="extra folder of suite TOML files (repeatable)")
 
     e = verbs.add_parser("evaluate", help="train one configuration once and print its objectives",
                          description="Train a suite variant (or explicit hp values) for the"
                          " suite's epochs and record quality, training cost and peak memory.")
-    e.add_argument("suite", help="suite name (see `python -m mobench suites`)")
-    config = e.add_mutually_exclusive_group()
-    config.add_argument("--variant", help="named fixed variant of the suite (default: small)")
-    config.add_argument("--params", type=parse_params, metavar="K=V,...",
-                        help="explicit hyperparameter values instead of a variant")
-    add_data_args(e)
+    add_config_args(e)
     e.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
     e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     e.add_argument("--profile", type=csv_list, default=[], metavar="MODES",
                    help="also profile these modes (e.g. graph,xla) for xla_throughput, latency")
     e.add_argument("--json", type=Path, metavar="PATH",
                    help="where to write the record (default results/runs/evaluate-*.json)")
-    e.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
-                   help="extra folder of suite TOML files (repeatable)")
 
     h = verbs.add_parser("hw", help="print this machine's hardware fingerprint",
                          description="CPU, memory, versions, TF build and devices, NVIDIA GPUs"
@@ -115,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
                    help="extra folder of suite TOML files (repeatable)")
     return parser
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """SUITE, --variant | --params, --suites-dir and the dataset options."""
+    p.add_argument("suite", help="suite name (see `python -m mobench suites`)")
+    config = p.add_mutually_exclusive_group()
+    config.add_argument("--variant", help="named fixed variant of the suite (default: small)")
+    config.add_argument("--params", type=parse_params, metavar="K=V,...",
+                        help="explicit hyperparameter values instead of a variant")
+    p.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder of suite TOML files (repeatable)")
+    add_data_args(p)
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
