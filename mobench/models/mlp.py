@@ -6,6 +6,15 @@ from typing import Any
 
 import keras_tuner as kt
 
+from mobench.models.common import (
+    compile_classifier,
+    declare_precision,
+    declare_training,
+    dtype_policy,
+    fit_with_batch_size,
+    output_layer,
+)
+
 MAX_LAYERS = 3
 
 
@@ -29,25 +38,20 @@ class MLP(kt.HyperModel):
         units = [hp.Int(f"units_{i}", 32, 512, step=32) for i in range(MAX_LAYERS)]
         activation = hp.Choice("activation", ["relu", "tanh", "gelu"])
         dropout = hp.Float("dropout", 0.0, 0.5, step=0.1)
-        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
-        hp.Choice("batch_size", [32, 64, 128, 256])
+        learning_rate = declare_training(hp)
+        precision = declare_precision(hp)
+        policy = dtype_policy(precision)
 
         layers: list[keras.layers.Layer] = [
-            keras.Input(shape=self.input_shape), keras.layers.Flatten()
+            keras.Input(shape=self.input_shape), keras.layers.Flatten(dtype=policy)
         ]
         for width in units[:num_layers]:
-            layers.append(keras.layers.Dense(width, activation=activation))
+            layers.append(keras.layers.Dense(width, activation=activation, dtype=policy))
             if dropout > 0:
-                layers.append(keras.layers.Dropout(dropout))
-        layers.append(keras.layers.Dense(self.num_classes, activation="softmax"))
+                layers.append(keras.layers.Dropout(dropout, dtype=policy))
+        layers.append(output_layer(self.num_classes))
         model = keras.Sequential(layers, name="mlp")
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
+        return compile_classifier(model, learning_rate, precision)
 
     def fit(self, hp: kt.HyperParameters, model, *args: Any, **kwargs: Any):
-        kwargs.setdefault("batch_size", hp.get("batch_size"))
-        return model.fit(*args, **kwargs)
+        return fit_with_batch_size(hp, model, *args, **kwargs)
