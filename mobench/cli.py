@@ -83,6 +83,28 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", type=Path, metavar="PATH",
                    help="where to write the record (default results/runs/evaluate-*.json)")
 
+    t = verbs.add_parser("tune", help="multi-objective hyperparameter search (Pareto front)",
+                         description="Search a suite's hyperparameters for several objectives"
+                         " with a strategy; resumable (same --storage and --study).")
+    add_suite_args(t)
+    t.add_argument("--strategy", default="nsga2",
+                   help="random, grid, nsga2, nsga3, motpe, gp, pesa2, parego, kt-random, "
+                        "kt-bayes (default nsga2)")
+    t.add_argument("--objectives", type=csv_list, metavar="A,B,...",
+                   help="objective names, or my_metric:max (default: the suite's)")
+    t.add_argument("--trials", type=positive_int, default=20,
+                   help="finished trials the study should hold (default 20)")
+    t.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--storage", help="Optuna storage URL (default sqlite:///results/"
+                   "studies.sqlite3)")
+    t.add_argument("--study", help="study name (default derived from suite, strategy, seed,"
+                   " objectives)")
+    t.add_argument("--constraint", action="append", default=[], metavar="EXPR",
+                   help="resource limit such as peak_memory<=2GiB or params<=1e6 (repeatable)")
+    t.add_argument("--json", type=Path, metavar="PATH",
+                   help="where to write the run document (default results/runs/tune-*.json)")
+
     h = verbs.add_parser("hw", help="print this machine's hardware fingerprint",
                          description="CPU, memory, versions, TF build and devices, NVIDIA GPUs"
                          " (through NVML), and the hardware_id that names result folders.")
@@ -103,16 +125,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_config_args(p: argparse.ArgumentParser) -> None:
-    """SUITE, --variant | --params, --suites-dir and the dataset options."""
+def add_suite_args(p: argparse.ArgumentParser) -> None:
+    """SUITE, --suites-dir and the dataset options."""
     p.add_argument("suite", help="suite name (see `python -m mobench suites`)")
+    p.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder of suite TOML files (repeatable)")
+    add_data_args(p)
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """add_suite_args plus --variant | --params: one configuration of the suite."""
+    add_suite_args(p)
     config = p.add_mutually_exclusive_group()
     config.add_argument("--variant", help="named fixed variant of the suite (default: small)")
     config.add_argument("--params", type=parse_params, metavar="K=V,...",
                         help="explicit hyperparameter values instead of a variant")
-    p.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
-                   help="extra folder of suite TOML files (repeatable)")
-    add_data_args(p)
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:

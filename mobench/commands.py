@@ -75,6 +75,65 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0 if record.status.value == "ok" else 1
 
 
+def run_tune(args: argparse.Namespace) -> int:
+    from mobench.constraints import parse_constraint
+    from mobench.data import load_dataset
+    from mobench.display import table
+    from mobench.objectives import parse_objectives
+    from mobench.profiling.hardware import fingerprint
+    from mobench.provenance import provenance
+    from mobench.runs import front_rows, tuning_document
+    from mobench.strategies import make_sampler
+    from mobench.suites import check_values, get_suite
+    from mobench.tuning import (
+        TrialEvaluator,
+        complete_grid,
+        kt_space,
+        open_study,
+        optuna_space,
+        run_trials,
+    )
+
+    suite = get_suite(args.suite, args.suites_dir)
+    objectives = parse_objectives(args.objectives or suite.objectives)
+    constraints = tuple(parse_constraint(c) for c in args.constraint)
+    hypermodel = suite.hypermodel()
+    space = kt_space(hypermodel)
+    distributions = optuna_space(space, check_values(suite, hypermodel, "space"))
+    grid = complete_grid(check_values(suite, hypermodel, "grid"), dict(space.values)) \
+        if args.strategy == "grid" and suite.grid else None
+    sampler = make_sampler(args.strategy, seed=args.seed, grid=grid,
+                           directions=[o.direction.value for o in objectives])
+    name = args.study or "-".join([suite.name, args.strategy, f"s{args.seed}",
+                                   *(o.name for o in objectives)])
+    study = open_study(args.storage, name, objectives, sampler, suite.name)
+    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           data_dir=args.data_dir)
+    evaluator = TrialEvaluator(suite, dataset, objectives, constraints, epochs=args.epochs,
+                               seed=args.seed)
+    log(f"tuning {suite.name} with {args.strategy} for {','.join(o.name for o in objectives)}"
+        f" on {dataset.name}: study {name!r}, {args.trials} trials")
+    interrupted = False
+    try:
+        run_trials(study, evaluator, distributions, objectives, args.trials,
+                   on_line=lambda line: log(line))
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted: the running trial is marked failed, finished trials are kept")
+    document = tuning_document(
+        study, suite=suite, strategy=args.strategy, objectives=objectives,
+        constraints=[c.text for c in constraints], seed=args.seed,
+        epochs=args.epochs or suite.epochs, dataset=dataset.describe(),
+        provenance=provenance(fingerprint(), args.seed, suite_version=suite.version))
+    headers, rows = front_rows(document)
+    print(f"Pareto front of study {name!r}: {len(rows)} of {len(document['trials'])} trials")
+    print(table(headers, rows))
+    path = args.json or default_run_path("tune", suite.name, args.strategy)
+    write_json(path, document)
+    log(f"wrote {path}")
+    return 130 if interrupted else 0
+
+
 def default_run_path(kind: str, suite: str, variant: str) -> Path:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path("results") / "runs" / f"{kind}-{suite}-{variant}-{stamp}.json"

@@ -31,7 +31,7 @@ class EvaluationRecord:
     seed: int
     status: Status
     reason: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)  # val_accuracy, val_loss, fcd, ...
+    metrics: dict[str, float] = field(default_factory=dict)  # last-epoch logs, fcd, ...
     train_time_s: float | None = None  # the whole training budget
     epoch_times_s: tuple[float, ...] = ()
     peak_memory_bytes: int | None = None
@@ -160,11 +160,10 @@ def evaluate(
             status=Status.FAILED, reason=f"{nan or 'loss'} became NaN or inf during epoch "
             f"{len(timer.times)}; training stopped", train_time_s=train_time,
             epoch_times_s=tuple(timer.times), **base)
-    quality = getattr(hypermodel, "quality_metrics", None)
+    metrics = {k: float(v[-1]) for k, v in logs.items() if v}  # last epoch of every logged metric
+    quality = getattr(hypermodel, "quality_metrics", None)  # e.g. the GAN's fcd
     if quality is not None:
-        metrics = quality(model, dataset, seed=seed)
-    else:
-        metrics = {k: float(logs[k][-1]) for k in ("val_accuracy", "val_loss") if k in logs}
+        metrics.update(quality(model, dataset, seed=seed))
     profile = None
     if profile_modes:
         from mobench.profiling.run import profile_suite

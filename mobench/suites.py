@@ -20,7 +20,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REQUIRED = {"name": str, "version": int, "model": str}
 OPTIONAL = {
     "description": str, "dataset": str, "epochs": int, "batch_size": int,
-    "objectives": list, "variants": dict,
+    "objectives": list, "variants": dict, "grid": dict, "space": dict,
 }
 
 
@@ -38,6 +38,8 @@ class Suite:
     batch_size: int = 128
     objectives: tuple[str, ...] = ("val_accuracy", "train_time")
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)  # finite grid for strategy `grid`
+    space: dict[str, list[Any]] = field(default_factory=dict)  # search restricted to these values
 
     def hypermodel(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10):
         """Instantiate the suite's keras-tuner HyperModel for the dataset's shape."""
@@ -71,6 +73,18 @@ class Suite:
         hp = kt.HyperParameters()
         hp.values.update(chosen)
         return hp
+
+
+def check_values(suite: Suite, hypermodel, table: str) -> dict[str, list[Any]]:
+    """The suite's `grid` or `space` table, every value checked against the model's ranges."""
+    values_by_name: dict[str, list[Any]] = getattr(suite, table)
+    for name, values in values_by_name.items():
+        for value in values:
+            try:
+                suite.hyperparameters(hypermodel, values={name: value})
+            except UsageError as exc:
+                raise UsageError(str(exc).replace(": params.", f": {table}.")) from None
+    return values_by_name
 
 
 def space_summary(hypermodel) -> dict[str, Any]:
@@ -176,6 +190,10 @@ def parse_suite(path: Path) -> Suite:
     for name, values in doc.get("variants", {}).items():
         if not isinstance(values, dict):
             raise UsageError(f"{path}: variants.{name}: expected a table of hp values")
+    for table in ("grid", "space"):
+        for name, values in doc.get(table, {}).items():
+            if not isinstance(values, list) or not values:
+                raise UsageError(f"{path}: {table}.{name}: expected a non-empty list of values")
     doc["objectives"] = tuple(doc.get("objectives", Suite.objectives))
     return Suite(path=display_path(path), **doc)
 

@@ -1,0 +1,70 @@
+"""The JSON run document of a tuning study: spec, provenance, every trial and the front."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mobench.objectives import Objective
+from mobench.records import SCHEMA_VERSION
+from mobench.tuning import is_feasible
+
+
+def trial_entry(trial, objectives: tuple[Objective, ...]) -> dict[str, Any]:
+    placeholders = set(trial.user_attrs.get("placeholders", ()))
+    values = {}
+    if trial.values is not None:
+        values = {o.name: v for o, v in zip(objectives, trial.values, strict=True)
+                  if o.name not in placeholders}
+    duration = trial.duration.total_seconds() if trial.duration is not None else None
+    return {
+        "number": trial.number,
+        "state": trial.state.name.lower(),
+        "params": trial.params,
+        "objectives": values,  # measured values only; placeholders are left out
+        "measured": trial.user_attrs.get("measured", {}),
+        "feasible": trial.state.name == "COMPLETE" and is_feasible(trial),
+        "constraints": dict(trial.constraints),
+        "infeasible_reason": trial.user_attrs.get("infeasible_reason"),
+        "fail_reason": trial.user_attrs.get("fail_reason"),
+        "duration_s": duration,
+    }
+
+
+def tuning_document(study, *, suite, strategy: str, objectives: tuple[Objective, ...],
+                    constraints: list[str], seed: int, epochs: int, dataset: dict[str, Any],
+                    provenance: dict[str, Any]) -> dict[str, Any]:
+    trials = [trial_entry(t, objectives) for t in study.get_trials(deepcopy=False)]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "tuning",
+        "suite": suite.name,
+        "suite_version": suite.version,
+        "strategy": strategy,
+        "study_name": study.study_name,
+        "objectives": [{"name": o.name, "direction": o.direction.value, "unit": o.unit}
+                       for o in objectives],
+        "constraints": constraints,
+        "seed": seed,
+        "epochs": epochs,
+        "dataset": dataset,
+        "provenance": provenance,
+        "trials": trials,
+        "pareto_front": sorted(t.number for t in study.best_trials),
+    }
+
+
+def front_rows(document: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the Pareto front for the terminal."""
+    from mobench.display import objective_value
+
+    names = [o["name"] for o in document["objectives"]]
+    front = set(document["pareto_front"])
+    members = [t for t in document["trials"] if t["number"] in front]
+    keys = sorted({k for t in members for k in t["params"]})
+    rows = [[str(t["number"])] + [objective_value(n, t["objectives"][n]) for n in names]
+            + [_short(t["params"].get(k)) for k in keys] for t in members]
+    return ["trial", *names, *keys], rows
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
