@@ -107,6 +107,52 @@ def epoch_timer():
     return EpochTimer()
 
 
+@dataclass(frozen=True)
+class Training:
+    """What one timed `fit` produced."""
+
+    status: Status
+    reason: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    train_time_s: float | None = None
+    epoch_times_s: tuple[float, ...] = ()
+    peak_memory_bytes: int | None = None
+    peak_memory_reason: str | None = None
+
+
+def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
+                   callbacks: list | None = None, **fit_kwargs: Any) -> Training:
+    """`hypermodel.fit` under the clock and the allocator's peak; OOM and NaN become states."""
+    import keras
+    import tensorflow as tf
+
+    from mobench.profiling.memory import memory_device, read_peak, reset_peak
+
+    timer = epoch_timer()
+    device = memory_device()
+    memory_reason = reset_peak(device)
+    try:
+        t0 = time.perf_counter_ns()
+        history = hypermodel.fit(
+            hp, model, *fit_args, epochs=epochs, verbose=0, **fit_kwargs,
+            callbacks=[*(callbacks or []), timer, keras.callbacks.TerminateOnNaN()],
+        )
+        train_time = (time.perf_counter_ns() - t0) / 1e9
+    except tf.errors.ResourceExhaustedError as exc:
+        return Training(Status.OUT_OF_MEMORY, reason=str(exc).splitlines()[0])
+    peak, peak_reason = read_peak(device) if memory_reason is None else (None, memory_reason)
+    logs = history.history if history is not None else {}
+    nan = next((k for k, v in logs.items() if v and not math.isfinite(v[-1])), None)
+    if nan or len(timer.times) < epochs:
+        return Training(Status.FAILED, reason=f"{nan or 'loss'} became NaN or inf during "
+                        f"epoch {len(timer.times)}; training stopped",
+                        train_time_s=train_time, epoch_times_s=tuple(timer.times))
+    return Training(
+        Status.OK, metrics={k: float(v[-1]) for k, v in logs.items() if v},
+        train_time_s=train_time, epoch_times_s=tuple(timer.times),
+        peak_memory_bytes=peak, peak_memory_reason=peak_reason)
+
+
 def evaluate(
     suite: Suite,
     dataset: Dataset,
@@ -119,10 +165,8 @@ def evaluate(
 ) -> EvaluationRecord:
     """Train once under the profiler's clock; OOM and NaN become the record's state."""
     import keras
-    import tensorflow as tf
 
     from mobench.profiling.hardware import fingerprint
-    from mobench.profiling.memory import memory_device, read_peak, reset_peak
     from mobench.provenance import provenance
 
     epochs = epochs or suite.epochs
@@ -138,29 +182,13 @@ def evaluate(
                 hyperparameters=dict(hp.values), dataset=dataset.describe(), epochs=epochs,
                 batch_size=batch_size, seed=seed, params=params, flops=flops,
                 provenance=provenance(fingerprint(), seed, suite_version=suite.version))
-    timer = epoch_timer()
-    device = memory_device()
-    memory_reason = reset_peak(device)
-    try:
-        t0 = time.perf_counter_ns()
-        history = hypermodel.fit(
-            hp, model, dataset.x_train, dataset.y_train, epochs=epochs, shuffle=True,
-            validation_data=(dataset.x_val, dataset.y_val), verbose=0,
-            callbacks=[timer, keras.callbacks.TerminateOnNaN()],
-        )
-        train_time = (time.perf_counter_ns() - t0) / 1e9
-    except tf.errors.ResourceExhaustedError as exc:
-        return EvaluationRecord(status=Status.OUT_OF_MEMORY, reason=str(exc).splitlines()[0],
-                                **base)
-    peak, peak_reason = read_peak(device) if memory_reason is None else (None, memory_reason)
-    logs = history.history if history is not None else {}
-    nan = next((k for k, v in logs.items() if v and not math.isfinite(v[-1])), None)
-    if nan or len(timer.times) < epochs:
-        return EvaluationRecord(
-            status=Status.FAILED, reason=f"{nan or 'loss'} became NaN or inf during epoch "
-            f"{len(timer.times)}; training stopped", train_time_s=train_time,
-            epoch_times_s=tuple(timer.times), **base)
-    metrics = {k: float(v[-1]) for k, v in logs.items() if v}  # last epoch of every logged metric
+    run = train_measured(hypermodel, hp, model, dataset.x_train, dataset.y_train, epochs=epochs,
+                         shuffle=True, validation_data=(dataset.x_val, dataset.y_val))
+    if run.status is not Status.OK:
+        return EvaluationRecord(status=run.status, reason=run.reason,
+                                train_time_s=run.train_time_s,
+                                epoch_times_s=run.epoch_times_s, **base)
+    metrics = dict(run.metrics)
     quality = getattr(hypermodel, "quality_metrics", None)  # e.g. the GAN's fcd
     if quality is not None:
         metrics.update(quality(model, dataset, seed=seed))
@@ -171,6 +199,6 @@ def evaluate(
         profile = profile_suite(suite, dataset, variant=variant, values=values,
                                 modes=profile_modes, seed=seed)
     return EvaluationRecord(
-        status=Status.OK, metrics=metrics, train_time_s=train_time,
-        epoch_times_s=tuple(timer.times), peak_memory_bytes=peak,
-        peak_memory_reason=peak_reason, profile=profile, **base)
+        status=Status.OK, metrics=metrics, train_time_s=run.train_time_s,
+        epoch_times_s=run.epoch_times_s, peak_memory_bytes=run.peak_memory_bytes,
+        peak_memory_reason=run.peak_memory_reason, profile=profile, **base)
