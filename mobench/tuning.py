@@ -98,9 +98,10 @@ class TrialEvaluator:
     seed: int = 0
     _hypermodel: Any = field(default=None, init=False, repr=False)
 
-    def __call__(self, params: dict[str, Any]) -> TrialOutcome:
+    def __call__(self, trial) -> TrialOutcome:
         from mobench.evaluate import cheap_objectives, evaluate
 
+        params = dict(trial.params)
         cheap = [c for c in self.constraints if c.cheap]
         if cheap:
             import keras
@@ -178,13 +179,16 @@ class Progress:
 
 def run_trials(
     study,
-    evaluator: Callable[[dict[str, Any]], TrialOutcome],
+    evaluator: Callable[[Any], TrialOutcome],
     distributions: dict[str, Any],
     objectives: tuple[Objective, ...],
     n_trials: int,
     on_line: Callable[[str], None] = print,
 ) -> int:
     """Ask/evaluate/tell until the study holds `n_trials` COMPLETE trials; returns how many ran.
+
+    `evaluator` gets the Optuna trial: its params when `distributions` were given, or it
+    suggests them itself (define-by-run, as the keras-tuner front end does).
 
     Ctrl-C marks the running trial FAIL (reason 'interrupted') and re-raises: nothing that
     finished is lost.
@@ -200,7 +204,7 @@ def run_trials(
     while len(completed()) < n_trials:
         trial = study.ask(distributions)
         try:
-            outcome = evaluator(dict(trial.params))
+            outcome = evaluator(trial)
         except KeyboardInterrupt:
             trial.set_user_attr("fail_reason", "interrupted")
             study.tell(trial, state=TrialState.FAIL)

@@ -14,8 +14,8 @@ from mobench.tuning import (
     TrialOutcome,
     complete_grid,
     is_feasible,
-    optuna_space,
     open_study,
+    optuna_space,
     run_trials,
     told_values,
 )
@@ -55,9 +55,9 @@ def test_placeholders_for_unmeasured_objectives_of_infeasible_trials():
     assert told_values(ok, OBJECTIVES, []) == ([0.8, 1.0], [])
 
 
-def toy_evaluator(params):
+def toy_evaluator(trial):
     """No TensorFlow: accuracy grows with units, time too; units > 400 'run out of memory'."""
-    units = params["units"]
+    units = trial.params["units"]
     if units > 400:
         return TrialOutcome({"params": units}, infeasible_reason="out_of_memory: OOM")
     return TrialOutcome({"val_accuracy": units / 512, "train_time": units / 100})
@@ -92,11 +92,11 @@ def test_ctrl_c_marks_the_running_trial_failed_and_keeps_the_finished(tmp_path):
     space = {"units": optuna.distributions.IntDistribution(32, 256, step=32)}
     calls = []
 
-    def interrupted_on_third(params):
-        calls.append(params)
+    def interrupted_on_third(trial):
+        calls.append(trial.params)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return toy_evaluator(params)
+        return toy_evaluator(trial)
 
     study = toy_study(tmp_path)
     with pytest.raises(KeyboardInterrupt):

@@ -1,0 +1,299 @@
+"""keras-tuner compatible tuners that measure resources and return a true Pareto front.
+
+    from mobench.tuners import RandomSearch   # instead of: from keras_tuner import RandomSearch
+    tuner = RandomSearch(build_model, objective=["val_accuracy", "train_time"], max_trials=10,
+                         executions_per_trial=1, directory="my_dir", project_name="helloworld")
+    tuner.search(x_train, y_train, epochs=5, validation_split=0.2)
+    tuner.results_summary()          # the Pareto front as a table
+
+keras-tuner would reject `train_time` and scalarise the rest (seconds minus accuracy); here each
+objective keeps its direction and unit, resources are measured, and Optuna runs the search.
+The space is define-by-run: every `hp.Int/Float/Choice/Boolean` a build function declares is
+suggested by the Optuna trial, so conditional hyperparameters work as in keras-tuner.
+
+Ordering rule of `get_best_*`: Pareto rank first (non-dominated sorting); within the front, by
+exclusive hypervolume contribution (moocore) in minimisation space normalised to [0, 1] over
+the completed trials, reference point 1.1 in every objective; ties by trial number.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+from pathlib import Path
+from typing import Any
+
+from mobench.errors import UsageError
+from mobench.objectives import Objective, parse_objective
+
+
+def as_objectives(objective: Any) -> tuple[Objective, ...]:
+    """Names, `keras_tuner.Objective`s, or a list of either -> catalogue objectives."""
+    items = objective if isinstance(objective, (list, tuple)) else [objective]
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(parse_objective(item))
+        elif hasattr(item, "name") and hasattr(item, "direction"):  # keras_tuner.Objective
+            out.append(parse_objective(f"{item.name}:{item.direction}"))
+        else:
+            raise UsageError(f"objective {item!r}: give a name or a keras_tuner.Objective")
+    if not out:
+        raise UsageError("objective needs at least one name")
+    return tuple(out)
+
+
+def suggest(trial, hp) -> Any:
+    """The Optuna trial's value for one keras-tuner hyperparameter."""
+    import keras_tuner as kt
+
+    hps = kt.engine.hyperparameters
+    if isinstance(hp, hps.Fixed):
+        return hp.value
+    if isinstance(hp, hps.Boolean):
+        return trial.suggest_categorical(hp.name, [False, True])
+    if isinstance(hp, hps.Choice):
+        return trial.suggest_categorical(hp.name, list(hp.values))
+    log = hp.sampling == "log"
+    if isinstance(hp, hps.Int):
+        step = 1 if log else (hp.step or 1)
+        return trial.suggest_int(hp.name, hp.min_value, hp.max_value, step=step, log=log)
+    if isinstance(hp, hps.Float):
+        step = None if log or not hp.step else hp.step
+        return trial.suggest_float(hp.name, hp.min_value, hp.max_value, step=step, log=log)
+    raise UsageError(f"hyperparameter {hp.name!r}: unsupported type {type(hp).__name__}")
+
+
+def trial_hyperparameters(trial):
+    """keras-tuner HyperParameters whose every new hyperparameter is asked of `trial`."""
+    import keras_tuner as kt
+
+    class TrialHyperParameters(kt.HyperParameters):
+        def _retrieve(self, hp):
+            if hp.name not in self.values and not hp.conditions:
+                self.values[hp.name] = suggest(trial, hp)
+            return super()._retrieve(hp)
+
+    return TrialHyperParameters()
+
+
+class ParetoSearch:
+    """keras-tuner's Tuner call shape over an Optuna study with a mobench strategy."""
+
+    strategy = "nsga2"
+
+    def __init__(self, hypermodel, objective, max_trials: int = 10, *,
+                 strategy: str | None = None, executions_per_trial: int = 1,
+                 directory: str | Path | None = None, project_name: str | None = None,
+                 overwrite: bool = False, seed: int | None = None,
+                 constraints: list[str] | tuple[str, ...] = (), **_: Any) -> None:
+        import keras_tuner as kt
+        from keras_tuner.src.engine.hypermodel import DefaultHyperModel
+
+        from mobench.constraints import parse_constraint
+        from mobench.strategies import make_sampler
+        from mobench.tuning import open_study
+
+        if max_trials < 1 or executions_per_trial < 1:
+            raise UsageError("max_trials and executions_per_trial must be positive")
+        self.hypermodel = (hypermodel if isinstance(hypermodel, kt.HyperModel)
+                           else DefaultHyperModel(hypermodel))
+        self.objectives = as_objectives(objective)
+        self.constraints = tuple(parse_constraint(c) for c in constraints)
+        self.max_trials = max_trials
+        self.executions_per_trial = executions_per_trial
+        self.seed = 0 if seed is None else seed
+        self.project_dir = Path(directory or ".") / (project_name or "untitled_project")
+        if overwrite and self.project_dir.exists():
+            shutil.rmtree(self.project_dir)
+        self.project_dir.mkdir(parents=True, exist_ok=True)
+        name = strategy or self.strategy
+        sampler = make_sampler(name, seed=self.seed, grid=self._sampler_grid(),
+                               directions=[o.direction.value for o in self.objectives])
+        self.study = open_study(f"sqlite:///{self.project_dir.resolve() / 'study.db'}",
+                                "mobench", self.objectives, sampler, "keras-tuner")
+
+    def _sampler_grid(self) -> dict[str, list[Any]] | None:
+        return None
+
+    # -- search ---------------------------------------------------------------------------
+    def search(self, *fit_args: Any, epochs: int = 1, **fit_kwargs: Any) -> None:
+        """Run trials until `max_trials` are complete, as `keras_tuner.Tuner.search`."""
+        from mobench.tuning import run_trials
+
+        fit_kwargs.pop("verbose", None)
+        run_trials(self.study, lambda trial: self._run_trial(trial, fit_args, epochs, fit_kwargs),
+                   {}, self.objectives, self.max_trials, on_line=print)
+
+    def _run_trial(self, trial, fit_args, epochs, fit_kwargs):
+        import keras
+        import numpy as np
+
+        from mobench.evaluate import cheap_objectives, train_measured
+        from mobench.tuning import TrialOutcome
+
+        hp = trial_hyperparameters(trial)
+        runs = []
+        for execution in range(self.executions_per_trial):
+            keras.backend.clear_session()
+            gc.collect()
+            keras.utils.set_random_seed(self.seed + execution)
+            model = self.hypermodel.build(hp)
+            params, flops = cheap_objectives(model)
+            known = {"params": params, "flops": flops["train_per_sample"]}
+            broken = [c.text for c in self.constraints
+                      if c.cheap and not c.satisfied(known[c.name])]
+            if broken:
+                return TrialOutcome(known, self._violations(known),
+                                    infeasible_reason=f"violates {', '.join(broken)}")
+            run = train_measured(self.hypermodel, hp, model, *fit_args, epochs=epochs,
+                                 **dict(fit_kwargs))
+            if run.status.value != "ok":
+                return TrialOutcome(known, self._violations(known),
+                                    infeasible_reason=f"{run.status.value}: {run.reason}")
+            runs.append(run)
+        model.save(self.project_dir / f"trial_{trial.number}.keras")
+        values: dict[str, float] = dict(known)
+        for key in runs[0].metrics:  # averaged over executions, as keras-tuner does
+            values[key] = float(np.mean([r.metrics[key] for r in runs]))
+        values["train_time"] = float(np.mean([r.train_time_s for r in runs]))
+        peaks = [r.peak_memory_bytes for r in runs if r.peak_memory_bytes is not None]
+        if peaks:
+            values["peak_memory"] = max(peaks)
+        missing = [o.name for o in self.objectives if o.name not in values]
+        if missing:
+            raise UsageError(f"objective {missing[0]!r} was not measured; the model logs: "
+                             f"{', '.join(sorted(values))}")
+        return TrialOutcome(values, self._violations(values))
+
+    def _violations(self, values: dict[str, float]) -> tuple[float, ...]:
+        return tuple(c.violation(values[c.name]) if c.name in values else 1.0
+                     for c in self.constraints)
+
+    # -- results --------------------------------------------------------------------------
+    def ranked_trials(self) -> list:
+        """Complete feasible trials in the documented order (see the module docstring)."""
+        import moocore
+        import numpy as np
+        from optuna.trial import TrialState
+
+        from mobench.tuning import is_feasible
+
+        trials = [t for t in self.study.get_trials(states=(TrialState.COMPLETE,))
+                  if is_feasible(t)]
+        if not trials:
+            return []
+        points = np.array([[o.minimized(v) for o, v in zip(self.objectives, t.values,
+                                                            strict=True)] for t in trials])
+        low, high = points.min(axis=0), points.max(axis=0)
+        scaled = (points - low) / np.where(high > low, high - low, 1.0)
+        ranks = moocore.pareto_rank(scaled)
+        contribution = np.zeros(len(trials))
+        front = ranks == ranks.min()
+        contribution[front] = moocore.hv_contributions(scaled[front], ref=np.full(
+            scaled.shape[1], 1.1))
+        order = sorted(range(len(trials)),
+                       key=lambda i: (ranks[i], -contribution[i], trials[i].number))
+        return [trials[i] for i in order]
+
+    def get_pareto_front(self) -> list[dict[str, Any]]:
+        """Front members: trial number, hyperparameters and objective values."""
+        front = {t.number for t in self.study.best_trials}
+        return [{"trial": t.number, "hyperparameters": dict(t.params),
+                 "objectives": dict(zip((o.name for o in self.objectives), t.values,
+                                        strict=True))}
+                for t in self.ranked_trials() if t.number in front]
+
+    def get_best_hyperparameters(self, num_trials: int = 1) -> list:
+        import keras_tuner as kt
+
+        out = []
+        for t in self.ranked_trials()[:num_trials]:
+            hp = kt.HyperParameters()
+            hp.values.update(t.params)
+            out.append(hp)
+        return out
+
+    def get_best_models(self, num_models: int = 1) -> list:
+        import keras
+
+        return [keras.models.load_model(self.project_dir / f"trial_{t.number}.keras",
+                                        safe_mode=True)
+                for t in self.ranked_trials()[:num_models]]
+
+    def trials_dataframe(self):
+        return self.study.trials_dataframe()
+
+    def results_summary(self, num_trials: int | None = None) -> None:
+        from mobench.display import objective_value, table
+
+        front = self.get_pareto_front()[:num_trials]
+        names = [o.name for o in self.objectives]
+        keys = sorted({k for m in front for k in m["hyperparameters"]})
+        print(f"Results summary: Pareto front of {len(front)} trial(s) in {self.project_dir}")
+        print(table(["trial", *names, *keys],
+                    [[str(m["trial"])] + [objective_value(n, m["objectives"][n]) for n in names]
+                     + [str(m["hyperparameters"].get(k, "-")) for k in keys] for m in front]))
+
+
+class RandomSearch(ParetoSearch):
+    strategy = "random"
+
+
+class BayesianOptimization(ParetoSearch):
+    """ParEGO: a Gaussian-process surrogate over random scalarisations, Pareto aware."""
+
+    strategy = "parego"
+
+
+class GridSearch(ParetoSearch):
+    """Every combination of a finite space (discrete hyperparameters only), in a seeded order.
+
+    The grid is discovered by building the model once per value of each hyperparameter, so
+    hyperparameters that only appear for some values (units_2 when num_layers == 3) are found.
+    """
+
+    strategy = "grid"
+
+    def _sampler_grid(self) -> dict[str, list[Any]]:
+        return discover_grid(self.hypermodel)
+
+
+def grid_values(hp) -> list[Any]:
+    import keras_tuner as kt
+    import numpy as np
+
+    hps = kt.engine.hyperparameters
+    if isinstance(hp, hps.Fixed):
+        return [hp.value]
+    if isinstance(hp, hps.Boolean):
+        return [False, True]
+    if isinstance(hp, hps.Choice):
+        return list(hp.values)
+    if isinstance(hp, (hps.Int, hps.Float)) and hp.sampling in (None, "linear"):
+        step = hp.step or (1 if isinstance(hp, hps.Int) else None)
+        if step:
+            n = int(round((hp.max_value - hp.min_value) / step)) + 1
+            values = [hp.min_value + i * step for i in range(n)]
+            return [int(v) for v in values] if isinstance(hp, hps.Int) else \
+                [float(np.round(v, 12)) for v in values]
+    raise UsageError(f"GridSearch needs discrete hyperparameters; {hp.name!r} is continuous "
+                     "(give it a step or use Choice)")
+
+
+def discover_grid(hypermodel) -> dict[str, list[Any]]:
+    """Every hyperparameter a build function can declare, with all its values."""
+    import keras_tuner as kt
+
+    grid: dict[str, list[Any]] = {}
+    pending: list[dict[str, Any]] = [{}]
+    while pending:
+        values = pending.pop()
+        hp = kt.HyperParameters()
+        hp.values.update(values)
+        hypermodel.build(hp)
+        for h in hp.space:
+            if h.name not in grid:
+                grid[h.name] = grid_values(h)
+                pending.extend({**values, h.name: v} for v in grid[h.name])
+    return grid
