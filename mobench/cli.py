@@ -46,6 +46,15 @@ def parse_params(text: str) -> dict[str, object]:
     return out
 
 
+def parse_grid(text: str) -> tuple[str, list[object]]:
+    """`key=v1,v2,...` with values read as JSON scalars where they parse."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip() or not raw.strip():
+        raise argparse.ArgumentTypeError(f"expected key=v1,v2,..., got {text!r}")
+    return key.strip(), list(parse_params(",".join(f"v{i}={v}" for i, v in
+                                                  enumerate(csv_list(raw)))).values())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mobench",
@@ -104,6 +113,42 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resource limit such as peak_memory<=2GiB or params<=1e6 (repeatable)")
     t.add_argument("--json", type=Path, metavar="PATH",
                    help="where to write the run document (default results/runs/tune-*.json)")
+
+    tb = verbs.add_parser("table", help="measure every config of a finite grid (tabular benchmark)",
+                          description="Evaluate every config of the suite's [grid] (or --grid)"
+                          " once per repeat; resumable; writes CSV + a JSON header.")
+    add_suite_args(tb)
+    tb.add_argument("--grid", type=parse_grid, action="append", default=[],
+                    metavar="KEY=V1,V2,...", help="override or add one grid axis (repeatable)")
+    tb.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
+    tb.add_argument("--repeats", type=positive_int, default=1,
+                    help="evaluations per config with seeds seed..seed+R-1 (default 1)")
+    tb.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    tb.add_argument("--out", type=Path, metavar="PATH",
+                    help="CSV path (default results/tables/SUITE-DATASET.csv)")
+
+    c = verbs.add_parser("compare", help="compare strategies on a table (seeds, statistics)",
+                         description="Run every strategy x seed on a stored table, compute"
+                         " anytime hypervolume, IGD+, front size, infeasible share, overhead,"
+                         " and Mann-Whitney U tests with Holm correction.")
+    c.add_argument("suite", help="suite name")
+    c.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
+                   help="extra folder of suite TOML files (repeatable)")
+    c.add_argument("--strategies", type=csv_list, default=["all"],
+                   help="comma-separated strategy names, or all (default)")
+    c.add_argument("--budget", type=positive_int, default=30, help="trials per run (default 30)")
+    c.add_argument("--seeds", type=positive_int, default=10, help="seeds per strategy (10)")
+    c.add_argument("--table", type=Path, metavar="PATH",
+                   help="table CSV (default results/tables/SUITE-digits.csv)")
+    c.add_argument("--objectives", type=csv_list, metavar="A,B",
+                   help="objectives (default: the suite's)")
+    c.add_argument("--noise", default="median", choices=["median", "sample"],
+                   help="replay each config's median, or a sampled measured repeat")
+    c.add_argument("--checkpoints", type=lambda t: [positive_int(x) for x in csv_list(t)],
+                   default=[], metavar="B1,B2", help="extra budgets for the final table")
+    c.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    c.add_argument("--out", type=Path, default=Path("results") / "comparisons",
+                   help="folder for the comparison document (default results/comparisons)")
 
     h = verbs.add_parser("hw", help="print this machine's hardware fingerprint",
                          description="CPU, memory, versions, TF build and devices, NVIDIA GPUs"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
 from pathlib import Path
 
 from mobench.documents import write_json
+from mobench.errors import UsageError
 
 
 def log(message: str) -> None:
@@ -132,6 +134,85 @@ def run_tune(args: argparse.Namespace) -> int:
     write_json(path, document)
     log(f"wrote {path}")
     return 130 if interrupted else 0
+
+
+def run_table(args: argparse.Namespace) -> int:
+    from mobench.data import load_dataset
+    from mobench.profiling.hardware import fingerprint
+    from mobench.provenance import provenance
+    from mobench.suites import check_values, get_suite
+    from mobench.tables import build_table
+    from mobench.tuning import kt_space
+
+    suite = get_suite(args.suite, args.suites_dir)
+    hypermodel = suite.hypermodel()
+    grid = dict(suite.grid)
+    grid.update(args.grid)
+    if not grid:
+        raise UsageError(f"suite {suite.name!r} declares no [grid]; give --grid key=v1,v2,...")
+    check_values(dataclasses.replace(suite, grid=grid), hypermodel, "grid")
+    base = {**kt_space(hypermodel).values, **suite.variants.get("small", {})}
+    grid = {**{k: [v] for k, v in base.items() if k not in grid}, **grid}  # the rest: fixed
+    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           data_dir=args.data_dir)
+    out = args.out or Path("results") / "tables" / f"{suite.name}-{dataset.name}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    build_table(suite, dataset, grid, out, epochs=args.epochs or suite.epochs,
+                repeats=args.repeats, seed=args.seed, on_line=log,
+                provenance=provenance(fingerprint(), args.seed, suite_version=suite.version))
+    log(f"wrote {out} and {out.with_suffix('.json')}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from mobench.compare import analyse, comparison_document, replay_all
+    from mobench.display import table
+    from mobench.objectives import parse_objectives
+    from mobench.profiling.hardware import fingerprint
+    from mobench.provenance import provenance
+    from mobench.replay import TabularProblem
+    from mobench.strategies import strategy_names
+    from mobench.suites import get_suite
+    from mobench.tables import load_table
+
+    suite = get_suite(args.suite, args.suites_dir)
+    names = strategy_names() if args.strategies == ["all"] else args.strategies
+    for name in names:
+        if name not in strategy_names():
+            from mobench.errors import unknown_name
+
+            raise unknown_name("strategy", name, strategy_names())
+    objectives = parse_objectives(args.objectives or suite.objectives)
+    path = args.table or Path("results") / "tables" / f"{suite.name}-digits.csv"
+    header, frame = load_table(path)
+    if header["suite"] != suite.name:
+        raise UsageError(f"{path} is a table of suite {header['suite']!r}, not {suite.name!r}")
+    problem = TabularProblem(header, frame, objectives, noise=args.noise)
+    if args.budget > len(frame):
+        log(f"note: budget {args.budget} exceeds the table's {len(frame)} configs "
+            "(grid strategy stops early)")
+    log(f"comparing {', '.join(names)} on {path}: {args.seeds} seeds x {args.budget} trials")
+    traces, timing = replay_all(str(path), [o.name for o in objectives], args.noise, names,
+                                args.seeds, args.budget, jobs=args.jobs, on_line=log)
+    all_points = problem.all_points()
+    analysis = analyse(traces, objectives, reference_points=all_points, true_front=all_points,
+                       checkpoints=args.checkpoints)
+    document = comparison_document(
+        suite=suite.name, problem={"table": str(path), "noise": args.noise,
+                                   "configs": len(frame), "dataset": header.get("dataset")},
+        objectives=objectives, strategies=names, seeds=args.seeds, budget=args.budget,
+        analysis=analysis, timing_s=timing,
+        provenance=provenance(fingerprint(tensorflow=False), 0))
+    print(table(["budget", "strategy", "median HV", "IQR", "rank", "significant vs"],
+                [[str(r["budget"]), r["strategy"], f"{r['median']:.4f}", f"{r['iqr']:.4f}",
+                  f"{r['rank']:g}", ", ".join(f"{t['b'] if t['a'] == r['strategy'] else t['a']}"
+                                            f" (p={t['p_holm']:.3g}, {t['better']} better)"
+                                            for t in r["tests"] if t["significant"]) or "-"]
+                 for r in analysis["final"]]))
+    out = args.out / f"compare-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
+    write_json(out, document)
+    log(f"wrote {out}")
+    return 0
 
 
 def default_run_path(kind: str, suite: str, variant: str) -> Path:

@@ -222,12 +222,29 @@ def run_trials(
             trial.set_user_attr("placeholders", placeholders)
         if outcome.infeasible_reason:
             trial.set_user_attr("infeasible_reason", outcome.infeasible_reason)
-        study.tell(trial, values)
         ran += 1
+        if not tell(study, trial, values):
+            on_line("the strategy has no configs left (grid exhausted): stopping")
+            break
         front = len(study.best_trials)  # feasible Pareto front (Optuna skips infeasible)
         on_line(progress.line(len(completed()) - start, trial.number, outcome, front,
                               objectives))
     return ran
+
+
+def tell(study, trial, values: list[float]) -> bool:
+    """study.tell; False when the sampler asks the study to stop (Optuna's grid, exhausted).
+
+    Optuna's GridSampler calls `study.stop()`, which only works inside `optimize`; in ask/tell
+    the trial is already stored when it raises, so this only turns the request into a result.
+    """
+    try:
+        study.tell(trial, values)
+    except RuntimeError as exc:
+        if "Study.stop" not in str(exc):
+            raise
+        return False
+    return True
 
 
 def constraint_values(outcome: TrialOutcome, evaluator) -> dict[str, float]:

@@ -1,0 +1,190 @@
+"""Strategy comparison: every strategy x seed on one problem, anytime indicators, statistics.
+
+Protocol (the same for a table replay and for live training): each (strategy, seed) runs
+`budget` trials in a fresh in-memory Optuna study; every trial's objective vector, feasibility,
+training cost (seconds the config took to train) and the strategy's own ask+tell overhead are
+recorded. Indicators use one normalisation per problem (see `mobench.indicators`): the table's
+every config for a replay, the union of all runs' points for live runs (whose true front is
+unknown, so IGD+ and normalised hypervolume are absent there).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mobench import indicators as ind
+from mobench.objectives import Objective
+from mobench.records import SCHEMA_VERSION
+from mobench.tuning import constraint_values, tell, told_values
+
+
+@dataclass(frozen=True)
+class RunTrace:
+    """Everything one (strategy, seed) run produced, trial by trial."""
+
+    strategy: str
+    seed: int
+    points: list[list[float]]  # minimisation space; NaN where infeasible
+    feasible: list[bool]
+    cost_s: list[float]
+    overhead_s: list[float]
+
+
+def run_strategy(problem, strategy: str, seed: int, budget: int,
+                 objectives: tuple[Objective, ...], grid: dict | None = None,
+                 cost: Callable[[Any, Any], float] | None = None) -> RunTrace:
+    """`budget` ask/evaluate/tell rounds of one strategy on `problem` (a trial -> outcome)."""
+    import optuna
+
+    from mobench.strategies import make_sampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    directions = [o.direction.value for o in objectives]
+    sampler = make_sampler(strategy, seed=seed, directions=directions, grid=grid)
+    study = optuna.create_study(directions=directions, sampler=sampler)
+    points, feasible, costs, overhead, told = [], [], [], [], []
+    for _ in range(budget):
+        t0 = time.perf_counter()
+        trial = study.ask(problem.distributions)
+        asked = time.perf_counter() - t0
+        outcome = problem(trial)
+        values, _ = told_values(outcome, objectives, told)
+        for key, violation in constraint_values(outcome, problem).items():
+            trial.set_constraint(key, violation)
+        t0 = time.perf_counter()
+        more = tell(study, trial, values)
+        overhead.append(asked + time.perf_counter() - t0)
+        told.append(values)
+        feasible.append(outcome.feasible)
+        points.append([o.minimized(v) for o, v in zip(objectives, values, strict=True)]
+                      if outcome.feasible else [float("nan")] * len(objectives))
+        costs.append(cost(trial, outcome) if cost else 0.0)
+        if not more:
+            break
+    return RunTrace(strategy, seed, points, feasible, costs, overhead)
+
+
+def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
+            reference_points: np.ndarray | None = None, true_front: np.ndarray | None = None,
+            checkpoints: Sequence[int] = ()) -> dict[str, Any]:
+    """Anytime hypervolume per run, IGD+, front size, infeasible share, overhead, statistics."""
+    pooled = np.array([p for t in traces for p, ok in zip(t.points, t.feasible, strict=True)
+                       if ok])
+    basis = reference_points if reference_points is not None and len(reference_points) else pooled
+    low, high = ind.bounds(basis)
+    true_hv = None
+    true_norm = None
+    if true_front is not None and len(true_front):
+        true_norm = ind.nondominated(ind.normalise(true_front, low, high))
+        true_hv = ind.hypervolume(true_norm)
+    runs = []
+    for t in traces:
+        norm = ind.normalise(np.array(t.points), low, high)
+        hv = ind.anytime_hypervolume(np.nan_to_num(norm, nan=np.inf), t.feasible)
+        if true_hv:
+            hv = hv / true_hv
+        final = norm[np.array(t.feasible, dtype=bool)] if any(t.feasible) else norm[:0]
+        runs.append({
+            "strategy": t.strategy, "seed": t.seed, "hypervolume": hv.tolist(),
+            "cumulative_cost_s": np.cumsum(t.cost_s).tolist(),
+            "igd_plus": ind.igd_plus(final, true_norm) if true_norm is not None else None,
+            "front_size": int(len(ind.nondominated(final))),
+            "infeasible_share": float(1 - np.mean(t.feasible)),
+            "overhead_s_mean": float(np.mean(t.overhead_s)),
+        })
+    budget = min(len(t.points) for t in traces)
+    points = sorted({*(c for c in checkpoints if 0 < c <= budget), budget})
+    return {"normalisation": {"low": low.tolist(), "high": high.tolist(),
+                              "reference_point": ind.REFERENCE,
+                              "hypervolume_normalised_by_true_front": bool(true_hv)},
+            "runs": runs, "final": final_table(runs, points)}
+
+
+def final_table(runs: list[dict[str, Any]], checkpoints: Sequence[int]) -> list[dict[str, Any]]:
+    """Per budget and strategy: median and IQR of hypervolume, and Holm-corrected tests."""
+    from scipy.stats import rankdata
+
+    strategies = sorted({r["strategy"] for r in runs})
+    rows = []
+    for b in checkpoints:
+        samples = {s: [r["hypervolume"][b - 1] for r in runs if r["strategy"] == s]
+                   for s in strategies}
+        medians = {s: float(np.median(v)) for s, v in samples.items()}
+        best = sorted(strategies, key=lambda s: -medians[s])
+        ranks = dict(zip(strategies, rankdata([-medians[s] for s in strategies]), strict=True))
+        pairs = [(s, "random") for s in strategies if s != "random" and "random" in samples]
+        if len(best) > 1 and (best[0], best[1]) not in pairs and best[1] != "random":
+            pairs.append((best[0], best[1]))
+        raw = [ind.mann_whitney(samples[a], samples[b]) for a, b in pairs]
+        adjusted = ind.holm(raw) if raw else []
+        tests = [{"a": a, "b": b, "p": p, "p_holm": q, "significant": q < 0.05,
+                  "better": a if medians[a] > medians[b] else b}
+                 for (a, b), p, q in zip(pairs, raw, adjusted, strict=True)]
+        for s in strategies:
+            p25, p75 = np.percentile(samples[s], [25, 75])
+            rows.append({"budget": b, "strategy": s, "median": medians[s],
+                         "iqr": float(p75 - p25), "rank": float(ranks[s]),
+                         "tests": [t for t in tests if s in (t["a"], t["b"])]})
+    return rows
+
+
+def comparison_document(*, suite: str, problem: dict[str, Any], objectives, strategies,
+                        seeds: int, budget: int, analysis: dict[str, Any],
+                        timing_s: dict[str, float], provenance: dict[str, Any]) -> dict:
+    return {"schema_version": SCHEMA_VERSION, "kind": "comparison", "suite": suite,
+            "problem": problem, "budget": budget, "seeds": seeds,
+            "objectives": [{"name": o.name, "direction": o.direction.value} for o in objectives],
+            "strategies": list(strategies), "strategy_time_s": timing_s,
+            "provenance": provenance, **analysis}
+
+
+def replay_run(table_path: str, objective_specs: list[str], noise: str, strategy: str,
+               seed: int, budget: int) -> RunTrace:
+    """One (strategy, seed) replay, self-contained so it can run in a worker process."""
+    from mobench.objectives import parse_objectives
+    from mobench.replay import TabularProblem
+    from mobench.tables import load_table
+
+    header, frame = load_table(table_path)
+    objectives = parse_objectives(objective_specs)
+    problem = TabularProblem(header, frame, objectives, noise=noise, seed=seed)
+    return run_strategy(problem, strategy, seed, budget, objectives, grid=problem.grid,
+                        cost=lambda trial, _: problem.cost(trial))
+
+
+def replay_all(table_path: str, objective_specs: list[str], noise: str,
+               strategies: Sequence[str], seeds: int, budget: int, jobs: int = 1,
+               on_line: Callable[[str], None] = print) -> tuple[list[RunTrace], dict]:
+    """Every strategy x seed on a table, in `jobs` processes; also seconds per strategy."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    tasks = [(table_path, list(objective_specs), noise, s, seed, budget)
+             for s in strategies for seed in range(seeds)]
+    traces: list[RunTrace] = []
+    timing: dict[str, float] = {}
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            for task, trace in zip(tasks, pool.map(_timed_replay, tasks), strict=True):
+                traces.append(trace[0])
+                timing[task[3]] = timing.get(task[3], 0.0) + trace[1]
+    else:
+        for task in tasks:
+            trace, seconds = _timed_replay(task)
+            traces.append(trace)
+            timing[task[3]] = timing.get(task[3], 0.0) + seconds
+            if task[4] == seeds - 1:
+                on_line(f"{task[3]}: {seeds} seeds x {budget} trials in "
+                        f"{timing[task[3]]:.2f} s")
+    return traces, timing
+
+
+def _timed_replay(task: tuple) -> tuple[RunTrace, float]:
+    t0 = time.perf_counter()
+    trace = replay_run(*task)
+    return trace, time.perf_counter() - t0

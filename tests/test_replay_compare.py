@@ -1,0 +1,130 @@
+"""Replay of a stored table and the comparison harness (no TensorFlow, a hand-made table)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mobench.cli import main
+from mobench.compare import analyse, replay_all, run_strategy
+from mobench.documents import write_json
+from mobench.errors import UsageError
+from mobench.objectives import parse_objectives
+from mobench.records import SCHEMA_VERSION
+from mobench.replay import TabularProblem
+from mobench.tables import config_key, grid_configs, load_table
+
+OBJ = parse_objectives("val_accuracy,train_time")
+GRID = {"units_0": [32, 64, 128, 256], "num_layers": [1, 2, 3], "learning_rate": [0.001, 0.01]}
+
+
+@pytest.fixture
+def table(tmp_path):
+    """A fixture table: accuracy rises with width and depth, time too; one config failed."""
+    import csv
+
+    path = tmp_path / "t.csv"
+    write_json(path.with_suffix(".json"), {"schema_version": SCHEMA_VERSION, "kind": "table",
+                                           "suite": "mnist-mlp", "grid": GRID})
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, ["config_id", "config", "status", "reason", "val_accuracy",
+                               "val_accuracy_repeats", "train_time", "train_time_repeats"])
+        w.writeheader()
+        for i, c in enumerate(grid_configs(GRID)):
+            acc = 0.5 + 0.1 * np.log2(c["units_0"] / 32) / 3 + 0.05 * c["num_layers"]
+            acc -= 0.1 if c["learning_rate"] == 0.01 else 0.0
+            t = c["units_0"] * c["num_layers"] / 100
+            failed = c["units_0"] == 256 and c["num_layers"] == 3 and c["learning_rate"] == 0.01
+            w.writerow({"config_id": i, "config": config_key(c),
+                        "status": "failed" if failed else "ok",
+                        "reason": "loss became NaN" if failed else "",
+                        "val_accuracy": "" if failed else acc,
+                        "val_accuracy_repeats": "" if failed else json.dumps([acc - .01,
+                                                                              acc + .01]),
+                        "train_time": "" if failed else t,
+                        "train_time_repeats": "" if failed else json.dumps([t, t])})
+    return path
+
+
+def problem_for(path, noise="median", seed=0):
+    header, frame = load_table(path)
+    return TabularProblem(header, frame, OBJ, noise=noise, seed=seed)
+
+
+def test_replay_is_deterministic_under_a_seed(table):
+    a = run_strategy(problem_for(table), "nsga2", 3, 15, OBJ)
+    b = run_strategy(problem_for(table), "nsga2", 3, 15, OBJ)
+    assert a.points == b.points or np.array_equal(np.array(a.points), np.array(b.points),
+                                                  equal_nan=True)
+    assert a.feasible == b.feasible
+
+
+def test_failed_configs_replay_as_infeasible_and_costs_come_from_the_table(table):
+    problem = problem_for(table)
+    trace = run_strategy(problem, "grid", 0, 24, OBJ, grid=GRID,
+                         cost=lambda trial, _: problem.cost(trial))
+    assert trace.feasible.count(False) == 1  # the whole grid: exactly the failed config
+    assert sum(trace.cost_s) == pytest.approx(
+        sum(u * n / 100 for u in GRID["units_0"] for n in GRID["num_layers"]) * 2 - 7.68)
+
+
+def test_sample_noise_draws_measured_repeats(table):
+    problem = problem_for(table, noise="sample", seed=1)
+    row = problem.row({"units_0": 32, "num_layers": 1, "learning_rate": 0.001})
+    draws = {problem.value(row, "val_accuracy") for _ in range(30)}
+    assert draws == set(json.loads(row["val_accuracy_repeats"]))
+
+
+def test_configs_outside_the_grid_name_the_key(table):
+    problem = problem_for(table)
+    with pytest.raises(UsageError, match="grid key 'dropout' is not in the table's grid"):
+        problem.row({"dropout": 0.1})
+    with pytest.raises(UsageError, match="grid key 'units_0': 48 is not a grid value"):
+        problem.row({"units_0": 48, "num_layers": 1, "learning_rate": 0.001})
+    with pytest.raises(UsageError, match="grid key 'dropout' appears only in"):
+        problem.check_space({"units_0", "num_layers", "learning_rate", "dropout"})
+    with pytest.raises(UsageError, match="does not hold objective 'fcd'"):
+        TabularProblem(*load_table(table), parse_objectives("fcd"))
+
+
+def test_corrupt_and_foreign_tables(tmp_path, table):
+    bad = tmp_path / "bad.csv"
+    write_json(bad.with_suffix(".json"), {"schema_version": SCHEMA_VERSION, "kind": "profile"})
+    with pytest.raises(UsageError, match="expected a 'table' document"):
+        load_table(bad)
+    (tmp_path / "t.json").write_text("{")
+    with pytest.raises(UsageError, match="not valid JSON"):
+        load_table(table)
+
+
+def test_analysis_normalises_by_the_true_front_and_tests_against_random(table):
+    traces, timing = replay_all(str(table), ["val_accuracy", "train_time"], "median",
+                                ["random", "nsga2"], seeds=4, budget=20, on_line=lambda _: None)
+    assert set(timing) == {"random", "nsga2"} and len(traces) == 8
+    problem = problem_for(table)
+    result = analyse(traces, OBJ, reference_points=problem.all_points(),
+                     true_front=problem.all_points(), checkpoints=[10])
+    for run in result["runs"]:
+        hv = run["hypervolume"]
+        assert len(hv) == 20 and all(0 <= h <= 1 + 1e-9 for h in hv)
+        assert all(np.diff(hv) >= -1e-12) and run["igd_plus"] >= 0
+    rows = result["final"]
+    assert {(r["budget"], r["strategy"]) for r in rows} == {
+        (b, s) for b in (10, 20) for s in ("random", "nsga2")}
+    nsga = next(r for r in rows if r["strategy"] == "nsga2" and r["budget"] == 20)
+    assert nsga["tests"][0]["b"] == "random" and 0 <= nsga["tests"][0]["p_holm"] <= 1
+
+
+def test_compare_cli_writes_a_comparison_document(table, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "mnist-mlp", "--table", str(table), "--strategies", "random,motpe",
+                 "--budget", "12", "--seeds", "3", "--out", str(out)]) == 0
+    (doc_path,) = out.glob("compare-*.json")
+    doc = json.loads(doc_path.read_text())
+    assert doc["kind"] == "comparison" and doc["strategies"] == ["random", "motpe"]
+    assert len(doc["runs"]) == 6 and "median HV" in capsys.readouterr().out
+
+
+def test_compare_rejects_unknown_strategies(table, capsys):
+    assert main(["compare", "mnist-mlp", "--table", str(table), "--strategies", "foo"]) == 2
+    assert "unknown strategy 'foo'" in capsys.readouterr().err
