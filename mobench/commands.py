@@ -102,7 +102,8 @@ def run_tune(args: argparse.Namespace) -> int:
     hypermodel = suite.hypermodel()
     space = kt_space(hypermodel)
     distributions = optuna_space(space, check_values(suite, hypermodel, "space"))
-    grid = complete_grid(check_values(suite, hypermodel, "grid"), dict(space.values)) \
+    base = {**space.values, **suite.variants.get("small", {})}
+    grid = complete_grid(check_values(suite, hypermodel, "grid"), base) \
         if args.strategy == "grid" and suite.grid else None
     sampler = make_sampler(args.strategy, seed=args.seed, grid=grid,
                            directions=[o.direction.value for o in objectives])
@@ -142,7 +143,7 @@ def run_table(args: argparse.Namespace) -> int:
     from mobench.provenance import provenance
     from mobench.suites import check_values, get_suite
     from mobench.tables import build_table
-    from mobench.tuning import kt_space
+    from mobench.tuning import complete_grid, kt_space
 
     suite = get_suite(args.suite, args.suites_dir)
     hypermodel = suite.hypermodel()
@@ -152,7 +153,7 @@ def run_table(args: argparse.Namespace) -> int:
         raise UsageError(f"suite {suite.name!r} declares no [grid]; give --grid key=v1,v2,...")
     check_values(dataclasses.replace(suite, grid=grid), hypermodel, "grid")
     base = {**kt_space(hypermodel).values, **suite.variants.get("small", {})}
-    grid = {**{k: [v] for k, v in base.items() if k not in grid}, **grid}  # the rest: fixed
+    grid = complete_grid(grid, base)  # hyperparameters the grid omits keep the small variant's
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
                            data_dir=args.data_dir)
     out = args.out or Path("results") / "tables" / f"{suite.name}-{dataset.name}.csv"
