@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras_tuner as kt
 
 from mobench.models.common import (
+    SuiteHyperModel,
     compile_classifier,
     declare_precision,
     declare_training,
     dtype_policy,
-    fit_with_batch_size,
     output_layer,
 )
 
 MAX_BLOCKS = 3
 
 
-class CNN(kt.HyperModel):
+class CNN(SuiteHyperModel):
     """1-3 conv blocks (Conv2D [-> BatchNorm] -> ReLU -> 2x2 max-pool -> dropout) -> Dense head.
 
     Grayscale `(H, W)` input gets a channel axis from a Reshape layer. All `filters_i` are declared
     whatever `conv_blocks` is (a static space, like the MLP's `units_i`); only the first
     `conv_blocks` are used. A block pools only while both spatial sides are at least 2.
     """
-
-    def __init__(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.input_shape = tuple(input_shape)
-        self.num_classes = num_classes
 
     def build(self, hp: kt.HyperParameters):
         import keras
@@ -67,6 +59,3 @@ class CNN(kt.HyperModel):
         layers.append(output_layer(self.num_classes))
         model = keras.Sequential(layers, name="cnn")
         return compile_classifier(model, learning_rate, precision)
-
-    def fit(self, hp: kt.HyperParameters, model, *args: Any, **kwargs: Any):
-        return fit_with_batch_size(hp, model, *args, **kwargs)

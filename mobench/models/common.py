@@ -60,7 +60,16 @@ def compile_classifier(model: Any, learning_rate: float, precision: str) -> Any:
     return model
 
 
-def fit_with_batch_size(hp: kt.HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
-    """`model.fit` with the hp `batch_size` unless the caller passes one."""
-    kwargs.setdefault("batch_size", hp.get("batch_size"))
-    return model.fit(*args, **kwargs)
+class SuiteHyperModel(kt.HyperModel):
+    """A family's HyperModel: built for a dataset's input shape and class count; `fit` uses the
+    hp `batch_size` unless the caller passes one."""
+
+    def __init__(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+
+    def fit(self, hp: kt.HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("batch_size", hp.get("batch_size"))
+        return model.fit(*args, **kwargs)

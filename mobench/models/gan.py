@@ -13,7 +13,12 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from mobench.models.common import BATCH_SIZES, declare_precision, dtype_policy
+from mobench.models.common import (
+    BATCH_SIZES,
+    SuiteHyperModel,
+    declare_precision,
+    dtype_policy,
+)
 
 LEAK = 0.2
 
@@ -120,7 +125,7 @@ def _image_dims(input_shape: tuple[int, ...]) -> tuple[int, int, int]:
     return h, w, int(input_shape[2]) if len(input_shape) == 3 else 1
 
 
-class GAN(kt.HyperModel):
+class GAN(SuiteHyperModel):
     """DCGAN. G: Dense -> BN -> 7x7 map -> Conv2DTranspose x2 (BN between) -> sigmoid image.
 
     D: two stride-2 Conv2D blocks (LeakyReLU) -> Dense(1) logit. `*_width` are base channels.
@@ -132,9 +137,7 @@ class GAN(kt.HyperModel):
 
     def __init__(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.input_shape = tuple(input_shape)
-        self.num_classes = num_classes  # unused: the GAN is unconditional
+        super().__init__(input_shape, num_classes, **kwargs)  # num_classes: unused, unconditional
         _image_dims(self.input_shape)
 
     def build(self, hp: kt.HyperParameters) -> DCGAN:
@@ -190,10 +193,6 @@ class GAN(kt.HyperModel):
             L.Flatten(dtype=policy),
             L.Dense(1, dtype="float32"),
         ], name="discriminator")
-
-    def fit(self, hp: kt.HyperParameters, model, *args: Any, **kwargs: Any):
-        kwargs.setdefault("batch_size", hp.get("batch_size"))
-        return model.fit(*args, **kwargs)
 
     def generate(self, model: DCGAN, n: int, seed: int = 0) -> np.ndarray:
         """`n` samples of a built GAN, float32 (n, *input_shape) in [0, 1]."""

@@ -2,34 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import keras_tuner as kt
 
 from mobench.models.common import (
+    SuiteHyperModel,
     compile_classifier,
     declare_precision,
     declare_training,
     dtype_policy,
-    fit_with_batch_size,
     output_layer,
 )
 
 MAX_LAYERS = 3
 
 
-class MLP(kt.HyperModel):
+class MLP(SuiteHyperModel):
     """Flatten -> 1-3 Dense blocks (units, activation, dropout) -> softmax.
 
     All `units_i` are declared whatever `num_layers` is, so the search space is static and maps
     one-to-one onto Optuna distributions; only the first `num_layers` are used.
     """
-
-    def __init__(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.input_shape = tuple(input_shape)
-        self.num_classes = num_classes
 
     def build(self, hp: kt.HyperParameters):
         import keras
@@ -52,6 +44,3 @@ class MLP(kt.HyperModel):
         layers.append(output_layer(self.num_classes))
         model = keras.Sequential(layers, name="mlp")
         return compile_classifier(model, learning_rate, precision)
-
-    def fit(self, hp: kt.HyperParameters, model, *args: Any, **kwargs: Any):
-        return fit_with_batch_size(hp, model, *args, **kwargs)

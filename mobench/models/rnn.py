@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import keras_tuner as kt
 
 from mobench.models.common import (
+    SuiteHyperModel,
     compile_classifier,
     declare_precision,
     declare_training,
     dtype_policy,
-    fit_with_batch_size,
     output_layer,
 )
 
@@ -20,19 +19,13 @@ CELLS = ("lstm", "gru", "simple_rnn")
 MAX_LAYERS = 2
 
 
-class RNN(kt.HyperModel):
+class RNN(SuiteHyperModel):
     """1-2 recurrent layers (LSTM, GRU or SimpleRNN; optionally bidirectional) -> softmax.
 
     A `(28, 28)` image is read as 28 timesteps of 28 features (extra trailing axes are folded
     into the features). Only Keras 3 layers, so XLA can compile the whole step; there is no
     cuDNN path on CPU anyway. Dropout is a Dropout layer after each recurrent layer.
     """
-
-    def __init__(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10,
-                 **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.input_shape = tuple(input_shape)
-        self.num_classes = num_classes
 
     def build(self, hp: kt.HyperParameters):
         import keras
@@ -60,6 +53,3 @@ class RNN(kt.HyperModel):
         layers.append(output_layer(self.num_classes))
         model = keras.Sequential(layers, name="rnn")
         return compile_classifier(model, learning_rate, precision)
-
-    def fit(self, hp: kt.HyperParameters, model, *args: Any, **kwargs: Any):
-        return fit_with_batch_size(hp, model, *args, **kwargs)
