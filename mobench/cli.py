@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
     s.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
                    help="extra folder of suite TOML files (repeatable)")
+    from mobench.report.cli import add_report_parser
+
+    add_report_parser(verbs)
     return parser
 
 

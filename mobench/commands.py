@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mobench.documents import write_json
 from mobench.errors import UsageError
+from mobench.report.cli import run_report  # noqa: F401  (the `report` verb)
 
 
 def log(message: str) -> None:

@@ -1,0 +1,178 @@
+"""Read stored result documents (JSON, as data only) into one pandas table of measured units.
+
+One row per measured unit: a profiled mode, a tuning trial, an evaluation, a strategy-comparison
+run, a pytest-benchmark benchmark. Documents are dispatched on `kind` through `ROW_BUILDERS`;
+a file that cannot be read, is not a mobench document, or has an unknown kind is skipped and
+recorded as a `Problem` naming the file and why — the rest still loads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mobench.documents import read_json
+from mobench.errors import UsageError
+from mobench.records import check_document
+from mobench.report.rows import (
+    MEASURES,
+    benchmark_rows,
+    evaluation_rows,
+    profile_rows,
+    provenance_columns,
+    tuning_rows,
+)
+
+MAX_FILE_BYTES = 100 * 2**20
+BENCHMARK_KIND = "benchmark"  # pytest-benchmark JSON (no `kind` field of its own)
+COLUMNS = ("source", "run", "kind", "suite", "suite_version", "config", "variant", "strategy",
+           "study", "hardware_id", "mode", "status", "reason", "trial", "feasible", "on_front",
+           "seed", "batch_size", "dataset", "model_params", "train_flops_per_sample",
+           "duration_s", "benchmark", *MEASURES, "objective_spec", "created_at",
+           "mobench_version", "tf_version", "keras_version", "git_commit")
+INTEGERS = ("suite_version", "trial", "seed", "batch_size", "model_params")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A results file that was skipped, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class Results:
+    """Everything the report reads: the unit table, the parsed documents, the skipped files."""
+
+    frame: pd.DataFrame
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> document
+    problems: list[Problem] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> pd.DataFrame:
+        return self.frame[self.frame["kind"] == kind]
+
+
+def load_results(path: str | os.PathLike | Iterable[str | os.PathLike] = "results"
+                 ) -> pd.DataFrame:
+    """One row per measured unit under `path` (files or folders, `*.json` recursively).
+
+    Skipped files are listed in `frame.attrs["problems"]` as (file, reason) pairs.
+    """
+    results = collect([path] if isinstance(path, str | os.PathLike) else list(path))
+    results.frame.attrs["problems"] = [(p.path, p.reason) for p in results.problems]
+    return results.frame
+
+
+def collect(paths: Iterable[str | os.PathLike]) -> Results:
+    """Load every `*.json` under `paths`; a path that does not exist is a UsageError."""
+    rows: list[dict[str, Any]] = []
+    documents: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    for file in json_files(paths):
+        source = str(file)
+        try:
+            document = read_document(file)
+            kind, builder = dispatch(document)
+            new = [{"source": source, "run": file.stem, "kind": kind, **r}
+                   for r in builder(document, file)]
+        except UsageError as exc:
+            problems.append(Problem(source, str(exc).removeprefix(f"{file}: ")))
+            continue
+        except OSError as exc:
+            problems.append(Problem(source, f"cannot read: {exc.strerror or exc}"))
+            continue
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            problems.append(Problem(source, f"malformed document: {what}"))
+            continue
+        documents[source] = document
+        rows.extend(new)
+    return Results(make_frame(rows), documents, problems)
+
+
+def json_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Files given, and `*.json` under folders given (sorted, hidden entries skipped, once)."""
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        found = [path] if path.is_file() else sorted(
+            p for p in path.rglob("*.json") if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield file
+
+
+def read_document(file: Path) -> Any:
+    if file.stat().st_size > MAX_FILE_BYTES:
+        raise UsageError(f"larger than {MAX_FILE_BYTES // 2**20} MiB; not a results document")
+    return read_json(file)
+
+
+Builder = Callable[[dict[str, Any], Path], list[dict[str, Any]]]
+
+
+def dispatch(document: Any) -> tuple[str, Builder]:
+    """(kind, row builder) of a parsed document, or a UsageError saying why it is skipped."""
+    if not isinstance(document, dict):
+        raise UsageError(f"not a mobench document: top level is {type(document).__name__}")
+    kind = document.get("kind")
+    if kind is None and isinstance(document.get("benchmarks"), list) \
+            and isinstance(document.get("machine_info"), dict):
+        return BENCHMARK_KIND, benchmark_rows
+    if kind is None:
+        raise UsageError("not a mobench document (no 'kind' field, not pytest-benchmark JSON)")
+    builder = ROW_BUILDERS.get(kind) if isinstance(kind, str) else None
+    if builder is None:
+        known = ", ".join(sorted([*ROW_BUILDERS, "pytest-benchmark"]))
+        raise UsageError(f"unknown document kind {kind!r} (the report reads: {known})")
+    check_document(document, kind)
+    return kind, builder
+
+
+def make_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    extra = sorted(c for c in frame.columns if c not in COLUMNS)
+    frame = frame.reindex(columns=[*COLUMNS, *extra])
+    for name in ("feasible", "on_front"):
+        frame[name] = frame[name].astype("boolean")
+    for name in INTEGERS:
+        frame[name] = pd.to_numeric(frame[name]).round().astype("Int64")
+    return frame
+
+
+def _comparison_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
+    from mobench.report.comparison import comparison_rows
+
+    return comparison_rows(document, provenance_columns(document))
+
+
+def _no_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
+    """Known kinds that hold no measured units of their own (a table's header: its rows are
+    in the CSV beside it); listed in the overview, not skipped as foreign."""
+    return []
+
+
+ROW_BUILDERS: dict[str, Builder] = {
+    "profile": profile_rows,
+    "evaluation": evaluation_rows,
+    "tuning": tuning_rows,
+    "comparison": _comparison_rows,
+    "table": _no_rows,
+}
+
+__all__ = ["COLUMNS", "MEASURES", "Problem", "ROW_BUILDERS", "Results", "collect",
+           "load_results"]

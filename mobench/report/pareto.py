@@ -1,0 +1,137 @@
+"""Pareto fronts of tuning runs, per suite and objective set.
+
+Runs of the same suite with the same objectives (names and directions), hardware and dataset
+are pooled; the pooled front is computed from measured values of feasible trials only.
+Infeasible trials appear as grey crosses where their values were measured; trials without a
+measured value for an axis are left out of that plot (documents never carry placeholders).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mobench.report import plots
+from mobench.report.formats import MISSING, fmt, present
+from mobench.report.load import Results
+from mobench.report.render import Figure, Heading, Section, Table, Text
+from mobench.report.rows import OBJ, PARAM
+
+MAX_FRONT_ROWS = 100
+
+
+def nondominated(values: np.ndarray, directions: list[str]) -> np.ndarray:
+    """Mask of rows no other row dominates (directions: 'minimize' | 'maximize' per column)."""
+    signs = np.array([1.0 if d == "minimize" else -1.0 for d in directions])
+    v = values * signs
+    keep = np.ones(len(v), dtype=bool)
+    for i in range(len(v)):
+        dominated = np.all(v <= v[i], axis=1) & np.any(v < v[i], axis=1)
+        keep[i] = not dominated.any()
+    return keep
+
+
+def pooled_front(trials: pd.DataFrame, spec) -> pd.Series:
+    """Front membership over the pooled feasible trials with every objective measured."""
+    cols = [f"{OBJ}{n}" for n, _, _ in spec]
+    cols_present = [c for c in cols if c in trials]
+    front = pd.Series(False, index=trials.index)
+    if len(cols_present) < len(cols):
+        return front
+    eligible = trials[trials["feasible"].fillna(False).astype(bool)].dropna(subset=cols)
+    if not eligible.empty:
+        mask = nondominated(eligible[cols].to_numpy(float), [d for _, d, _ in spec])
+        front[eligible.index[mask]] = True
+    return front
+
+
+def pareto(results: Results) -> Section | None:
+    """One subsection per (suite, objectives, hardware, dataset) group of tuning runs."""
+    frame = results.of_kind("tuning")
+    if frame.empty:
+        return None
+    blocks: list = []
+    keys = ["suite", "objective_spec", "hardware_id", "dataset"]
+    groups = frame.assign(**{k: frame[k].fillna("?") for k in ("suite", "hardware_id",
+                                                                 "dataset")})
+    for (suite, spec, hw, dataset), trials in groups.groupby(keys, sort=True):
+        blocks.extend(group_blocks(trials, suite, spec, hw, dataset))
+    return Section("Pareto fronts of tuning runs", "pareto", blocks)
+
+
+def group_blocks(trials: pd.DataFrame, suite: str, spec, hw: str, dataset: str) -> list:
+    names = [n for n, _, _ in spec]
+    cols = [f"{OBJ}{n}" for n in names]
+    trials = trials.copy()
+    for c in cols:
+        if c not in trials:
+            trials[c] = np.nan
+    trials["feasible"] = trials["feasible"].fillna(False).astype(bool)
+    trials["front"] = pooled_front(trials, spec)
+    directions = ", ".join(f"{n} ({d[:3]})" for n, d, _ in spec)
+    out: list = [Heading(f"Suite {suite}: {directions}"),
+                 Text(f"hardware {hw}, dataset {dataset}; {trials['source'].nunique()} run(s), "
+                      f"{len(trials)} trials.")]
+    out.append(runs_table(trials))
+    measured = trials[cols].notna()
+    complete = measured.all(axis=1)
+    bad = (~trials["feasible"]) & measured.any(axis=1)
+    unmeasured = ~measured.any(axis=1)
+    front = trials[trials["front"]]
+    if len(spec) >= 2 and trials["feasible"].any():
+        out.append(Figure(
+            plots.pareto_pairs(trials[measured.any(axis=1)], spec),
+            f"Pareto projections for {suite}",
+            f"Objective pairs; front members ({len(front)}) large with a black edge; "
+            f"{int(bad.sum())} infeasible trial(s) with measured values as grey crosses; "
+            f"{int(unmeasured.sum())} trial(s) without measured values not plotted."))
+    if len(spec) > 2:
+        feasible = trials[trials["feasible"] & complete]
+        if len(feasible) >= 1:
+            out.append(Figure(
+                plots.parallel_coordinates(feasible, spec),
+                f"parallel coordinates for {suite}",
+                f"Parallel coordinates of {len(feasible)} feasible trials with every objective "
+                "measured (better end at the bottom); front members coloured."))
+    out.append(front_table(front, spec))
+    return out
+
+
+def runs_table(trials: pd.DataFrame) -> Table:
+    rows = []
+    for _, t in trials.groupby("source", sort=False):
+        state = t["status"].fillna("?")
+        rows.append([t["run"].iloc[0], fmt("", t["strategy"].iloc[0]), str(len(t)),
+                     str(int((state == "complete").sum())), str(int(t["feasible"].sum())),
+                     str(int(((state == "complete") & ~t["feasible"]).sum())),
+                     str(int((state != "complete").sum())),
+                     str(int(t["on_front"].fillna(False).sum())),
+                     str(int(t["front"].sum())), fmt("", t["created_at"].iloc[0])])
+    return Table(["run", "strategy", "trials", "complete", "feasible", "infeasible",
+                  "failed / pruned / running", "own front", "on pooled front", "created_at"],
+                 rows, caption="Runs in this group")
+
+
+def front_table(front: pd.DataFrame, spec) -> Table:
+    """Front members: where they come from, their objective values and their parameters."""
+    cols = [f"{OBJ}{n}" for n, _, _ in spec]
+    params = sorted(c for c in front.columns if c.startswith(PARAM) and front[c].notna().any())
+    first_name, first_dir, _ = spec[0]
+    ordered = front.sort_values(cols[0], ascending=first_dir == "minimize")
+    rows = []
+    for _, r in ordered.head(MAX_FRONT_ROWS).iterrows():
+        rows.append([fmt("", r["strategy"]), r["run"], fmt("", r["trial"]),
+                     *(fmt(c, r[c]) for c in cols),
+                     *(param_text(r[c]) for c in params)])
+    more = len(ordered) - MAX_FRONT_ROWS
+    caption = f"Pareto front: {len(ordered)} member(s), sorted by {first_name}" + (
+        f"; first {MAX_FRONT_ROWS} shown, {more} more" if more > 0 else "")
+    headers = ["strategy", "run", "trial", *(n for n, _, _ in spec),
+               *(c.removeprefix(PARAM) for c in params)]
+    return Table(headers, rows, caption=caption)
+
+
+def param_text(value) -> str:
+    if not present(value):
+        return MISSING
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,271 @@
+"""The report: loader rows, self-contained HTML (valid PNGs, escaping), Markdown, bad input."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mobench.errors import UsageError
+from mobench.report.cli import add_report_parser, run_report
+from mobench.report.load import COLUMNS, load_results
+from mobench.report.pareto import nondominated
+from mobench.report.render import md_escape
+
+FIXTURES = Path(__file__).parent / "fixtures" / "results"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EVIL = "<script>alert(1)</script>"
+
+
+def report(argv: list[str]) -> int:
+    """`python -m mobench report ...` as cli.main runs it (UsageError -> one line, exit 2)."""
+    parser = argparse.ArgumentParser(prog="mobench")
+    add_report_parser(parser.add_subparsers(dest="verb", required=True))
+    try:
+        return run_report(parser.parse_args(["report", *argv]))
+    except UsageError as exc:
+        print(f"mobench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+class Page(HTMLParser):
+    """Collects tags, image sources and the decoded text of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.images: list[dict[str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "img":
+            self.images.append(dict(attrs))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    page.close()
+    return page
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    status = report([str(FIXTURES), "--out", str(out)])
+    return status, (out / "report.html").read_text(), (out / "report.md").read_text()
+
+
+def copy_fixtures(tmp_path: Path) -> Path:
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES, results)
+    return results
+
+
+def test_load_results_rows_and_columns():
+    frame = load_results(FIXTURES)
+    assert frame.attrs["problems"] == []
+    assert frame["kind"].value_counts().to_dict() == {
+        "comparison": 9, "tuning": 7, "profile": 6, "evaluation": 1, "benchmark": 1}
+    assert list(frame.columns[: len(COLUMNS)]) == list(COLUMNS)
+    assert {"obj.val_accuracy", "obj.peak_memory", "param.activation", "final.hypervolume"} \
+        <= set(frame.columns)
+    trials = frame[frame["kind"] == "tuning"].set_index("trial")
+    assert trials.loc[0, "param.activation"] == EVIL
+    assert sorted(trials.index[trials["on_front"].astype(bool)]) == [0, 1, 2]
+    assert not trials.loc[4, "feasible"] and trials.loc[4, "obj.train_time"] == 5.0
+    assert trials.loc[5, "status"] == "fail" and np.isnan(trials.loc[5, "obj.val_accuracy"])
+    profile = frame[frame["kind"] == "profile"]
+    assert set(profile["hardware_id"]) == {"cpu-test-laptop-8c", "a100-sxm4-40gbx1"}
+    xla_cpu = profile[(profile["mode"] == "xla") & (profile["hardware_id"] != "a100-sxm4-40gbx1")]
+    assert xla_cpu["status"].item() == "failed" and np.isnan(xla_cpu["step_time_s"].item())
+    gpu = profile[profile["hardware_id"] == "a100-sxm4-40gbx1"]
+    gpu_graph = gpu[gpu["mode"] == "graph"]
+    assert gpu_graph["energy_j_per_step"].item() == pytest.approx(0.5 / 5)
+    bench = frame[frame["kind"] == "benchmark"].iloc[0]
+    assert (bench["hardware_id"], bench["mode"], bench["config"]) == (
+        "cpu-test-laptop-8c", "graph", "small")
+    assert bench["throughput"] == 75000.0 and bench["git_commit"].endswith("+dirty")
+    assert bench["obj.throughput"] == 75000.0 and bench["bench_median_s"] == 0.0021
+    runs = frame[frame["kind"] == "comparison"]
+    assert set(runs["strategy"]) == {"random", "nsga2", "motpe"} and set(runs["trial"]) == {8}
+    assert runs["final.hypervolume"].between(0, 1).all()
+
+
+def test_benchmark_hardware_id_from_folder_and_foreign_benchmark_json(tmp_path):
+    doc = json.loads(next((FIXTURES / "benchmarks").rglob("*.json")).read_text())
+    del doc["mobench"]["hardware_id"], doc["machine_info"]["hardware_id"]
+    del doc["machine_info"]["mobench"]["hardware_id"], doc["benchmarks"][0]["extra_info"][
+        "hardware_id"]
+    folder = tmp_path / "results" / "benchmarks" / "gpu-from-folder"
+    folder.mkdir(parents=True)
+    (folder / "0002_run.json").write_text(json.dumps(doc))
+    bare = {k: v for k, v in doc.items() if k != "mobench"}
+    (folder / "0003_plain.json").write_text(json.dumps(bare))
+    frame = load_results(tmp_path / "results")
+    assert frame["hardware_id"].tolist() == ["gpu-from-folder"]
+    (problem,) = frame.attrs["problems"]
+    assert problem[0].endswith("0003_plain.json") and "without a mobench block" in problem[1]
+
+
+def test_load_results_is_public_lazy_and_dedupes():
+    import mobench
+
+    frame = mobench.load_results([FIXTURES, FIXTURES / "runs" / "tune-mnist-mlp-3obj.json"])
+    assert frame["source"].nunique() == 6
+    code = ("import mobench, sys; assert 'pandas' not in sys.modules\n"
+            "import mobench.report.cli; assert 'pandas' not in sys.modules\n"
+            f"mobench.load_results({str(FIXTURES)!r}); assert 'matplotlib' not in sys.modules")
+    root = Path(__file__).resolve().parents[1]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
+
+
+def test_html_is_self_contained_with_valid_pngs(rendered):
+    status, html, _ = rendered
+    assert status == 0
+    page = parse(html)
+    assert page.tags[0] == "html" and "script" not in page.tags and "link" not in page.tags
+    # pair projections, parallel coordinates, profiles, hardware ratios, anytime hypervolume
+    assert len(page.images) == 5
+    from PIL import Image
+
+    for img in page.images:
+        src = img["src"]
+        assert src.startswith("data:image/png;base64,")
+        data = base64.b64decode(src.removeprefix("data:image/png;base64,"), validate=True)
+        assert data.startswith(PNG_SIGNATURE)
+        with Image.open(io.BytesIO(data)) as im:
+            im.verify()
+    alts = " ".join(img["alt"] for img in page.images)
+    assert "parallel coordinates" in alts and "Pareto projections" in alts
+    for title in ("Runs overview", "Pareto fronts of tuning runs", "Profiles",
+                  "Hardware comparison", "Strategy comparison", "Evaluations"):
+        assert title in page.text
+
+
+def test_results_text_is_escaped(rendered):
+    _, html, md = rendered
+    assert "<script" not in html.lower() and "<script" not in md.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the param value
+    assert "&lt;script&gt;alert(&quot;suite&quot;)&lt;/script&gt;" in html  # a suite name
+    assert "&lt;script&gt;alert(&#x27;strategy&#x27;)&lt;/script&gt;" in html  # a strategy
+    text = "".join(parse(html).text)
+    assert EVIL in text and "<script>alert('strategy')</script>" in text  # shown, as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+
+
+def test_markdown_has_the_front_table(rendered):
+    _, _, md = rendered
+    assert "*Pareto front: 3 member(s), sorted by val_accuracy*" in md
+    assert "| strategy | run | trial | val_accuracy | train_time | peak_memory |" in md
+    front = md.split("*Pareto front: 3 member(s)")[1].split("\n\n")[1]
+    assert [line.split(" | ")[2] for line in front.splitlines()[2:]] == ["1", "0", "2"]
+    assert "Fastest hardware per workload" in md and "a100-sxm4-40gbx1" in md
+
+
+def test_corrupt_and_foreign_files_are_named_and_skipped(tmp_path, capsys):
+    results = copy_fixtures(tmp_path)
+    good = (results / "runs" / "tune-mnist-mlp-3obj.json").read_text()
+    (results / "runs" / "truncated.json").write_text(good[: len(good) // 2])
+    (results / "runs" / "recipe.json").write_text(json.dumps({"schema_version": 1,
+                                                              "kind": "recipe"}))
+    (results / "package.json").write_text(json.dumps({"name": "not-ours"}))
+    out = tmp_path / "out"
+    assert report([str(results), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "truncated.json: not valid JSON" in err
+    assert "recipe.json: unknown document kind 'recipe'" in err
+    assert "package.json: not a mobench document" in err
+    html = (out / "report.html").read_text()
+    text = "".join(parse(html).text)
+    assert "Skipped files" in text and "truncated.json" in text and "recipe.json" in text
+    assert "Pareto fronts of tuning runs" in text and "Hardware comparison" in text
+    assert (out / "report.md").exists()
+
+
+def test_strict_exits_2_and_writes_nothing(tmp_path, capsys):
+    results = copy_fixtures(tmp_path)
+    (results / "runs" / "truncated.json").write_text('{"schema_version": 1, "kind": "prof')
+    out = tmp_path / "out"
+    assert report([str(results), "--out", str(out), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert "truncated.json" in err and "--strict: no report written" in err
+    assert not out.exists()
+
+
+def test_empty_folder_and_missing_default_exit_2(tmp_path, capsys, monkeypatch):
+    empty = tmp_path / "results"
+    empty.mkdir()
+    assert report([str(empty), "--out", str(tmp_path / "out")]) == 2
+    assert f"no mobench results under {empty}/" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    monkeypatch.chdir(tmp_path)
+    empty.rmdir()
+    assert report([]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mobench: error: no mobench results under results/: run `python -m")
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["does/not/exist"], "does/not/exist: no such file or folder"),
+    ([str(FIXTURES), "--format", "pdf"], "unknown report format 'pdf'; valid formats: html, md"),
+])
+def test_usage_errors(capsys, argv, message):
+    assert report(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_one_hardware_no_hardware_section_and_odd_names_plot(tmp_path):
+    runs = tmp_path / "results"
+    runs.mkdir()
+    shutil.copy(FIXTURES / "runs" / "profile-mnist-mlp-small-cpu.json", runs)
+    doc = json.loads((FIXTURES / "runs" / "tune-mnist-mlp-3obj.json").read_text())
+    doc["strategy"] = r"$\undefinedcommand{$ | x"  # mathtext must not break a plot
+    (runs / "tune.json").write_text(json.dumps(doc))
+    assert report([str(runs), "--out", str(tmp_path / "out"), "--format", "md"]) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "## Hardware comparison" not in md and "## Pareto fronts" in md
+    assert r"\| x" in md  # the pipe cannot break the table
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_nondominated_respects_directions():
+    values = np.array([[0.9, 2.0], [0.95, 4.0], [0.8, 1.0], [0.85, 3.0], [0.9, 2.0]])
+    mask = nondominated(values, ["maximize", "minimize"])
+    assert mask.tolist() == [True, True, True, False, True]  # duplicates both stay
+
+
+def test_md_escape():
+    assert md_escape("a|b <i>*x*</i>\n[y]") == r"a\|b &lt;i&gt;\*x\*&lt;/i&gt; \[y\]"
+
+
+def _wired() -> bool:
+    from mobench.cli import build_parser
+
+    try:
+        build_parser().parse_args(["report"])
+    except SystemExit:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _wired(), reason="report verb not yet wired into mobench/cli.py")
+def test_cli_main_runs_report(tmp_path, capsys):
+    from mobench.cli import main
+
+    assert main(["report", str(FIXTURES), "--out", str(tmp_path)]) == 0
+    assert str(tmp_path / "report.html") in capsys.readouterr().out
