@@ -1,0 +1,255 @@
+"""ParEGO as an Optuna sampler (Knowles, IEEE TEC 10(1), 2006).
+
+At every ask a weight vector is drawn from the simplex lattice of the paper (s = 10 for two
+objectives, 4 for three), the objectives (minimisation form) are normalised to [0, 1] by their
+observed min/max and scalarised with the augmented Tchebycheff function
+``max_i(w_i f_i) + rho * sum_i(w_i f_i)``, a Gaussian process (Matern 5/2 + white noise) is fitted
+to the scalarised values of the last ``max_points`` trials, and the next configuration is the
+candidate with the highest expected improvement among random points of the mixed space and
+mutations of the best points. Numeric parameters are encoded in [0, 1] (log-scaled where the
+distribution is log), categoricals one-hot.
+
+Infeasible COMPLETE trials and FAIL trials (when they carry every parameter) get the worst
+scalarised value seen, so the model learns to stay away from them. Until a feasible trial
+exists the sampler samples at random.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+from scipy.special import ndtr
+
+from mobench.strategies.pesa2 import decode, encode, external, is_feasible, minimisation_values
+
+#: Lattice resolution s per number of objectives, as in Knowles (2006); 3 beyond.
+LATTICE_SIZE = {1: 1, 2: 10, 3: 4}
+
+
+def simplex_lattice(n_objectives: int, s: int) -> np.ndarray:
+    """Every weight vector with components in {0, 1/s, ..., 1} that sum to 1."""
+    rows = []
+    for bars in combinations(range(s + n_objectives - 1), n_objectives - 1):
+        edges = (-1, *bars, s + n_objectives - 1)
+        rows.append([edges[i + 1] - edges[i] - 1 for i in range(n_objectives)])
+    return np.asarray(rows, dtype=float) / s
+
+
+def normalise_objectives(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Scale each objective to [0, 1] by the given min/max (a constant objective maps to 0)."""
+    span = np.where(upper > lower, upper - lower, 1.0)
+    return (np.asarray(values, dtype=float) - lower) / span
+
+
+def augmented_tchebycheff(values: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
+    """``max_i(w_i f_i) + rho * sum_i(w_i f_i)`` per row of normalised objective ``values``."""
+    weighted = np.atleast_2d(values) * weights
+    return weighted.max(axis=1) + rho * weighted.sum(axis=1)
+
+
+def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
+    """EI of a minimisation below ``best`` for a Gaussian prediction N(mean, std^2)."""
+    mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+    gain = best - mean
+    safe = np.maximum(std, 1e-12)
+    z = gain / safe
+    ei = gain * ndtr(z) + safe * np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
+    return np.where(std > 1e-12, ei, np.maximum(gain, 0.0))
+
+
+class ParEGOSampler(BaseSampler):
+    """ParEGO: random augmented-Tchebycheff scalarisation + GP expected improvement."""
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        n_startup_trials: int = 10,
+        max_points: int = 100,
+        rho: float = 0.05,
+        lattice_size: int | None = None,
+        n_candidates: int = 1000,
+        n_mutants: int = 100,
+    ) -> None:
+        self._rng = np.random.default_rng(seed)
+        self._random = RandomSampler(seed=seed)
+        self._search_space = IntersectionSearchSpace()
+        self._n_startup_trials = n_startup_trials
+        self._max_points = max_points
+        self._rho = rho
+        self._lattice_size = lattice_size
+        self._n_candidates = n_candidates
+        self._n_mutants = n_mutants
+
+    def reseed_rng(self) -> None:
+        self._rng = np.random.default_rng()
+        self._random.reseed_rng()
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        space = self._search_space.calculate(study)
+        return {name: dist for name, dist in space.items() if not dist.single()}
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._random.sample_independent(study, trial, param_name, param_distribution)
+
+    def weights(self, n_objectives: int) -> np.ndarray:
+        """A weight vector drawn uniformly from the simplex lattice."""
+        s = self._lattice_size or LATTICE_SIZE.get(n_objectives, 3)
+        lattice = simplex_lattice(n_objectives, s)
+        return lattice[self._rng.integers(len(lattice))]
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
+        if sum(t.state == TrialState.COMPLETE for t in finished) < self._n_startup_trials:
+            return {}
+        usable = [
+            t for t in finished
+            if all(t.distributions.get(n) == d for n, d in search_space.items())
+        ]
+        good = np.array([
+            t.state == TrialState.COMPLETE and is_feasible(t) and np.all(np.isfinite(t.values))
+            for t in usable
+        ])
+        if not good.any():
+            return {}
+        values = minimisation_values(study, [t for t, g in zip(usable, good, strict=True) if g])
+        normalised = normalise_objectives(values, values.min(axis=0), values.max(axis=0))
+        scalar = augmented_tchebycheff(normalised, self.weights(len(study.directions)), self._rho)
+        y = np.full(len(usable), scalar.max())
+        y[good] = scalar
+        units = np.array([_to_units(search_space, t.params) for t in usable])
+        units, y = units[-self._max_points:], y[-self._max_points:]
+        best_units = self._maximise_ei(search_space, units, y)
+        return {
+            name: external(dist, value)
+            for (name, dist), value in zip(
+                search_space.items(), _from_units(search_space, best_units), strict=True
+            )
+        }
+
+    def _fit(self, features: np.ndarray, y: np.ndarray) -> Any:
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
+            length_scale=np.full(features.shape[1], 0.5), length_scale_bounds=(1e-2, 1e2), nu=2.5
+        ) + WhiteKernel(1e-4, (1e-8, 1.0))
+        gp = GaussianProcessRegressor(
+            kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gp.fit(features, y)
+        return gp
+
+    def _maximise_ei(
+        self, space: dict[str, BaseDistribution], units: np.ndarray, y: np.ndarray
+    ) -> np.ndarray:
+        gp = self._fit(_features(space, units), y)
+        best = float(y.min())
+
+        def score(candidates: np.ndarray) -> np.ndarray:
+            mean, std = gp.predict(_features(space, candidates), return_std=True)
+            return expected_improvement(mean, std, best)
+
+        elite = units[np.argsort(y, kind="stable")[:5]]
+        pool = np.vstack([
+            _random_units(space, self._n_candidates, self._rng),
+            _mutate(space, np.repeat(elite, self._n_mutants, axis=0), 0.1, self._rng),
+        ])
+        ei = score(pool)
+        # A finer local search around the three most promising candidates.
+        top = pool[np.argsort(-ei, kind="stable")[:3]]
+        local = _mutate(space, np.repeat(top, self._n_mutants, axis=0), 0.02, self._rng)
+        pool, ei = np.vstack([pool, local]), np.concatenate([ei, score(local)])
+        return pool[int(np.argmax(ei))]
+
+
+# --- mixed-space helpers: a "units" row holds a [0, 1] position per numeric parameter and a
+# --- choice index per categorical one, always snapped to a valid value.
+
+
+def _to_units(space: dict[str, BaseDistribution], params: Mapping[str, Any]) -> list[float]:
+    return [
+        float(d.to_internal_repr(params[n])) if isinstance(d, CategoricalDistribution)
+        else float(encode(d, params[n]))  # type: ignore[arg-type]
+        for n, d in space.items()
+    ]
+
+
+def _from_units(space: dict[str, BaseDistribution], units: np.ndarray) -> list[float]:
+    return [
+        float(u) if isinstance(d, CategoricalDistribution) else float(decode(d, u))  # type: ignore[arg-type]
+        for d, u in zip(space.values(), units, strict=True)
+    ]
+
+
+def _snap(space: dict[str, BaseDistribution], units: np.ndarray) -> np.ndarray:
+    out = units.copy()
+    for j, d in enumerate(space.values()):
+        if not isinstance(d, CategoricalDistribution):
+            out[:, j] = encode(d, decode(d, units[:, j]))  # type: ignore[arg-type]
+    return out
+
+
+def _random_units(space: dict[str, BaseDistribution], n: int, rng: np.random.Generator
+                  ) -> np.ndarray:
+    cols = [
+        rng.integers(len(d.choices), size=n).astype(float)
+        if isinstance(d, CategoricalDistribution) else rng.random(n)
+        for d in space.values()
+    ]
+    return _snap(space, np.column_stack(cols))
+
+
+def _mutate(space: dict[str, BaseDistribution], units: np.ndarray, sigma: float,
+            rng: np.random.Generator) -> np.ndarray:
+    out = units.copy()
+    n, p_reset = len(units), 1.0 / len(space)
+    for j, d in enumerate(space.values()):
+        if isinstance(d, CategoricalDistribution):
+            reset = rng.random(n) < p_reset
+            out[reset, j] = rng.integers(len(d.choices), size=int(reset.sum()))
+        else:
+            out[:, j] = np.clip(units[:, j] + rng.normal(0.0, sigma, size=n), 0.0, 1.0)
+    return _snap(space, out)
+
+
+def _features(space: dict[str, BaseDistribution], units: np.ndarray) -> np.ndarray:
+    cols = []
+    for j, d in enumerate(space.values()):
+        if isinstance(d, CategoricalDistribution):
+            cols.append(np.eye(len(d.choices))[units[:, j].astype(int)])
+        else:
+            cols.append(units[:, j : j + 1])
+    return np.hstack(cols)
+
+
+def make_parego(
+    *, seed: int, directions: Sequence[str], grid: Mapping[str, Sequence[Any]] | None = None
+) -> BaseSampler:
+    """Registry factory: ParEGO with 10 random start-up trials and a 100-point GP."""
+    return ParEGOSampler(seed=seed)
