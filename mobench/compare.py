@@ -82,12 +82,15 @@ def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
     if true_front is not None and len(true_front):
         true_norm = ind.nondominated(ind.normalise(true_front, low, high))
         true_hv = ind.hypervolume(true_norm)
+    budget = max(len(t.points) for t in traces)
     runs = []
     for t in traces:
         norm = ind.normalise(np.array(t.points), low, high)
         hv = ind.anytime_hypervolume(np.nan_to_num(norm, nan=np.inf), t.feasible)
         if true_hv:
             hv = hv / true_hv
+        # a strategy that ran out of configs (grid) keeps its final front for the rest
+        hv = np.pad(hv, (0, budget - len(hv)), mode="edge")
         final = norm[np.array(t.feasible, dtype=bool)] if any(t.feasible) else norm[:0]
         runs.append({
             "strategy": t.strategy, "seed": t.seed, "hypervolume": hv.tolist(),
@@ -97,7 +100,6 @@ def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
             "infeasible_share": float(1 - np.mean(t.feasible)),
             "overhead_s_mean": float(np.mean(t.overhead_s)),
         })
-    budget = min(len(t.points) for t in traces)
     points = sorted({*(c for c in checkpoints if 0 < c <= budget), budget})
     return {"normalisation": {"low": low.tolist(), "high": high.tolist(),
                               "reference_point": ind.REFERENCE,
