@@ -195,14 +195,14 @@ class ParEGOSampler(BaseSampler):
 def _to_units(space: dict[str, BaseDistribution], params: Mapping[str, Any]) -> list[float]:
     return [
         float(d.to_internal_repr(params[n])) if isinstance(d, CategoricalDistribution)
-        else float(encode(d, params[n]))  # type: ignore[arg-type]
+        else float(encode(d, params[n]))
         for n, d in space.items()
     ]
 
 
 def _from_units(space: dict[str, BaseDistribution], units: np.ndarray) -> list[float]:
     return [
-        float(u) if isinstance(d, CategoricalDistribution) else float(decode(d, u))  # type: ignore[arg-type]
+        float(u) if isinstance(d, CategoricalDistribution) else float(decode(d, u))
         for d, u in zip(space.values(), units, strict=True)
     ]
 
@@ -211,7 +211,7 @@ def _snap(space: dict[str, BaseDistribution], units: np.ndarray) -> np.ndarray:
     out = units.copy()
     for j, d in enumerate(space.values()):
         if not isinstance(d, CategoricalDistribution):
-            out[:, j] = encode(d, decode(d, units[:, j]))  # type: ignore[arg-type]
+            out[:, j] = encode(d, decode(d, units[:, j]))
     return out
 
 
