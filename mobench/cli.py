@@ -138,8 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated strategy names, or all (default)")
     c.add_argument("--budget", type=positive_int, default=30, help="trials per run (default 30)")
     c.add_argument("--seeds", type=positive_int, default=10, help="seeds per strategy (10)")
-    c.add_argument("--table", type=Path, metavar="PATH",
-                   help="table CSV (default results/tables/SUITE-digits.csv)")
+    source = c.add_mutually_exclusive_group()
+    source.add_argument("--table", type=Path, metavar="PATH",
+                        help="table CSV (default results/tables/SUITE-digits.csv)")
+    source.add_argument("--live", action="store_true",
+                        help="train for real instead of replaying a table (small budgets!)")
+    c.add_argument("--dataset", default=None, help="dataset of --live runs (default: suite's)")
+    c.add_argument("--limit", type=positive_int, help="cap training examples of --live runs")
     c.add_argument("--objectives", type=csv_list, metavar="A,B",
                    help="objectives (default: the suite's)")
     c.add_argument("--noise", default="median", choices=["median", "sample"],

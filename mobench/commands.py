@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 
 from mobench.documents import write_json
@@ -185,6 +186,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
             raise unknown_name("strategy", name, strategy_names())
     objectives = parse_objectives(args.objectives or suite.objectives)
+    if args.live:
+        return compare_live(args, suite, names, objectives)
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits.csv"
     header, frame = load_table(path)
     if header["suite"] != suite.name:
@@ -212,6 +215,53 @@ def run_compare(args: argparse.Namespace) -> int:
                                             for t in r["tests"] if t["significant"]) or "-"]
                  for r in analysis["final"]]))
     out = args.out / f"compare-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
+    write_json(out, document)
+    log(f"wrote {out}")
+    return 0
+
+
+def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
+    """The comparison protocol on real training runs; normalised by the pooled points."""
+    from mobench.compare import analyse, comparison_document, run_strategy
+    from mobench.data import load_dataset
+    from mobench.display import table
+    from mobench.profiling.hardware import fingerprint
+    from mobench.provenance import provenance
+    from mobench.suites import check_values
+    from mobench.tuning import TrialEvaluator, kt_space, optuna_space
+
+    hypermodel = suite.hypermodel()
+    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, data_dir=None)
+    evaluator = TrialEvaluator(suite, dataset, objectives)
+    evaluator.distributions = optuna_space(kt_space(hypermodel),
+                                           check_values(suite, hypermodel, "space"))
+    grid = None
+    if "grid" in names:
+        from mobench.tuning import complete_grid
+
+        base = {**kt_space(hypermodel).values, **suite.variants.get("small", {})}
+        grid = complete_grid(check_values(suite, hypermodel, "grid"), base)
+    log(f"comparing {', '.join(names)} live on {dataset.name}: {args.seeds} seeds x "
+        f"{args.budget} trainings each")
+    traces, timing = [], {}
+    for name in names:
+        t0 = time.perf_counter()
+        for seed in range(args.seeds):
+            traces.append(run_strategy(
+                evaluator, name, seed, args.budget, objectives, grid=grid,
+                cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0))))
+        timing[name] = time.perf_counter() - t0
+        log(f"{name}: {args.seeds} seeds x {args.budget} trainings in {timing[name]:.0f} s")
+    analysis = analyse(traces, objectives, checkpoints=args.checkpoints)
+    document = comparison_document(
+        suite=suite.name, problem={"live": True, "dataset": dataset.describe()},
+        objectives=objectives, strategies=names, seeds=args.seeds, budget=args.budget,
+        analysis=analysis, timing_s=timing,
+        provenance=provenance(fingerprint(), 0, suite_version=suite.version))
+    print(table(["budget", "strategy", "median HV", "IQR", "rank"],
+                [[str(r["budget"]), r["strategy"], f"{r['median']:.4f}", f"{r['iqr']:.4f}",
+                  f"{r['rank']:g}"] for r in analysis["final"]]))
+    out = args.out / f"compare-live-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     write_json(out, document)
     log(f"wrote {out}")
     return 0

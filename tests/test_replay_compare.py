@@ -128,3 +128,16 @@ def test_compare_cli_writes_a_comparison_document(table, tmp_path, capsys):
 def test_compare_rejects_unknown_strategies(table, capsys):
     assert main(["compare", "mnist-mlp", "--table", str(table), "--strategies", "foo"]) == 2
     assert "unknown strategy 'foo'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_live_comparison_trains_for_real(tmp_path, capsys):
+    out = tmp_path / "live"
+    assert main(["compare", "mnist-mlp", "--live", "--strategies", "random,nsga2", "--budget",
+                 "2", "--seeds", "1", "--dataset", "digits", "--limit", "200",
+                 "--out", str(out)]) == 0
+    (path,) = out.glob("compare-live-*.json")
+    doc = json.loads(path.read_text())
+    assert doc["problem"]["live"] and len(doc["runs"]) == 2
+    assert all(r["cumulative_cost_s"][-1] > 0 for r in doc["runs"])  # real training seconds
+    assert all(r["igd_plus"] is None for r in doc["runs"])  # true front unknown when live
