@@ -28,6 +28,49 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def bounded(parse, limit: float):
+    """`parse`, and at most `limit` (huge values are typos, not plans)."""
+    def check(text: str):
+        value = parse(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"{text} is too large (at most {limit:g})")
+        return value
+
+    check.__name__ = parse.__name__  # argparse names the type in its messages
+    return check
+
+
+def seed_value(text: str) -> int:
+    """A random seed: 0 .. 2**32 - 1 (what NumPy's legacy generators accept)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"seed must be 0..{2**32 - 1}, got {value}")
+    return value
+
+
 def csv_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
@@ -101,10 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "kt-bayes (default nsga2)")
     t.add_argument("--objectives", type=csv_list, metavar="A,B,...",
                    help="objective names, or my_metric:max (default: the suite's)")
-    t.add_argument("--trials", type=positive_int, default=20,
+    t.add_argument("--trials", type=bounded(positive_int, 1_000_000), default=20,
                    help="finished trials the study should hold (default 20)")
-    t.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
-    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--epochs", type=bounded(positive_int, 100_000),
+                   help="override the suite's epochs")
+    t.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     t.add_argument("--storage", help="Optuna storage URL (default sqlite:///results/"
                    "studies.sqlite3)")
     t.add_argument("--study", help="study name (default derived from suite, strategy, seed,"
@@ -113,6 +157,30 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resource limit such as peak_memory<=2GiB or params<=1e6 (repeatable)")
     t.add_argument("--json", type=Path, metavar="PATH",
                    help="where to write the run document (default results/runs/tune-*.json)")
+    dist = t.add_argument_group(
+        "distributed tuning and faults",
+        "Any number of tune processes with the same --storage and --study share the study, on"
+        " one host or many (storage URLs: sqlite:///PATH, postgresql+psycopg://USER:PASSWORD@"
+        "HOST:PORT/DB, journal:///PATH.log).")
+    dist.add_argument("--workers", type=bounded(positive_int, 256), default=1, metavar="K",
+                      help="worker processes to start on this host (default 1: this process)")
+    dist.add_argument("--trial-timeout", type=bounded(positive_float, 7 * 86400),
+                      metavar="SECONDS", help="a trial running longer is stopped and recorded "
+                      "infeasible (timeout); trials then run in a supervised worker process")
+    dist.add_argument("--heartbeat-interval", type=bounded(positive_int, 3600), default=10,
+                      metavar="SECONDS", help="how often a running trial signals it is alive "
+                      "(default 10)")
+    dist.add_argument("--grace-period", type=bounded(positive_int, 86400), metavar="SECONDS",
+                      help="silence after which a trial's worker counts as dead and the trial is"
+                      " retried (default 3 x heartbeat interval)")
+    dist.add_argument("--max-retry", type=bounded(non_negative_int, 100), default=2, metavar="N",
+                      help="re-runs of a trial whose worker died (default 2)")
+    dist.add_argument("--storage-retry", type=bounded(positive_float, 86400), default=60.0,
+                      metavar="SECONDS", help="keep retrying an unreachable storage this long, "
+                      "with back-off, before giving up (default 60)")
+    dist.add_argument("--distribute", choices=["mirrored", "none"], default="mirrored",
+                      help="mirrored: tf.distribute.MirroredStrategy inside each trial when more "
+                      "than one GPU is visible (default); none: one device")
 
     tb = verbs.add_parser("table", help="measure every config of a finite grid (tabular benchmark)",
                           description="Evaluate every config of the suite's [grid] (or --grid)"

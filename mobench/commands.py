@@ -80,63 +80,74 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_tune(args: argparse.Namespace) -> int:
-    from mobench.constraints import parse_constraint
-    from mobench.data import load_dataset
-    from mobench.display import table
-    from mobench.objectives import parse_objectives
-    from mobench.profiling.hardware import fingerprint
-    from mobench.provenance import provenance
-    from mobench.runs import front_rows, tuning_document
-    from mobench.strategies import make_sampler
-    from mobench.suites import check_values, get_suite
-    from mobench.tuning import (
-        TrialEvaluator,
-        complete_grid,
-        kt_space,
-        open_study,
-        optuna_space,
-        run_trials,
-    )
+    """Tune in this process, or with `--workers K` / `--trial-timeout` in supervised worker
+    processes; then print the front and write the run document from the shared study."""
+    import optuna
 
-    suite = get_suite(args.suite, args.suites_dir)
-    objectives = parse_objectives(args.objectives or suite.objectives)
-    constraints = tuple(parse_constraint(c) for c in args.constraint)
-    hypermodel = suite.hypermodel()
-    space = kt_space(hypermodel)
-    distributions = optuna_space(space, check_values(suite, hypermodel, "space"))
-    base = {**space.values, **suite.variants.get("small", {})}
-    grid = complete_grid(check_values(suite, hypermodel, "grid"), base) \
-        if args.strategy == "grid" and suite.grid else None
-    sampler = make_sampler(args.strategy, seed=args.seed, grid=grid,
-                           directions=[o.direction.value for o in objectives])
-    name = args.study or "-".join([suite.name, args.strategy, f"s{args.seed}",
-                                   *(o.name for o in objectives)])
-    study = open_study(args.storage, name, objectives, sampler, suite.name)
-    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
-                           data_dir=args.data_dir)
-    evaluator = TrialEvaluator(suite, dataset, objectives, constraints, epochs=args.epochs,
-                               seed=args.seed)
-    log(f"tuning {suite.name} with {args.strategy} for {','.join(o.name for o in objectives)}"
-        f" on {dataset.name}: study {name!r}, {args.trials} trials")
-    interrupted = False
-    try:
-        run_trials(study, evaluator, distributions, objectives, args.trials,
-                   on_line=lambda line: log(line))
-    except KeyboardInterrupt:
-        interrupted = True
+    from mobench.objectives import parse_objectives
+    from mobench.storages import make_storage, redact
+    from mobench.suites import get_suite
+    from mobench.tuning import open_study
+    from mobench.workers import tune_spec, work
+
+    spec = tune_spec(args)
+    suite = get_suite(spec.suite, spec.suites_dir)
+    objectives = parse_objectives(spec.objectives)
+    # open (or create) the study here: a storage or study mismatch exits 2 before any work
+    study = open_study(make_storage(spec.storage), spec.study, objectives,
+                       optuna.samplers.RandomSampler(), suite.name)
+    supervised = spec.workers > 1 or spec.trial_timeout is not None
+    start = (f"tuning {suite.name} with {spec.strategy} for "
+             f"{','.join(o.name for o in objectives)} on {spec.dataset or suite.dataset}:"
+             f" study {spec.study!r} in "
+             f"{redact(spec.storage)}, {spec.trials} trials"
+             + (f", {spec.workers} workers" if spec.workers > 1 else "")
+             + (f", trial timeout {spec.trial_timeout:g} s" if spec.trial_timeout else ""))
+    info: dict | None = None
+    status = 0
+    if supervised:
+        from mobench.supervisor import supervise
+
+        log(start)
+        status, info = supervise(spec, log)
+    else:
+        def keep(found: dict) -> None:
+            nonlocal info
+            info = found
+
+        try:
+            work(spec, log, on_info=keep, announce=start)
+        except KeyboardInterrupt:
+            status = 130
+    if status == 130:
         log("interrupted: the running trial is marked failed, finished trials are kept")
+    if info is None:
+        return status or 1
+    return _tune_report(args, spec, study, suite, objectives, info, status)
+
+
+def _tune_report(args, spec, study, suite, objectives, info: dict, status: int) -> int:
+    """Print the Pareto front and write the run document (every worker's trials)."""
+    from optuna.trial import TrialState
+
+    from mobench.display import table
+    from mobench.runs import front_rows, tuning_document
+
     document = tuning_document(
-        study, suite=suite, strategy=args.strategy, objectives=objectives,
-        constraints=[c.text for c in constraints], seed=args.seed,
-        epochs=args.epochs or suite.epochs, dataset=dataset.describe(),
-        provenance=provenance(fingerprint(), args.seed, suite_version=suite.version))
+        study, suite=suite, strategy=spec.strategy, objectives=objectives,
+        constraints=list(spec.constraints), seed=spec.seed, epochs=info["epochs"],
+        dataset=info["dataset"], provenance=info["provenance"])
     headers, rows = front_rows(document)
-    print(f"Pareto front of study {name!r}: {len(rows)} of {len(document['trials'])} trials")
+    print(f"Pareto front of study {spec.study!r}: {len(rows)} of {len(document['trials'])} trials")
     print(table(headers, rows))
-    path = args.json or default_run_path("tune", suite.name, args.strategy)
+    path = args.json or default_run_path("tune", suite.name, spec.strategy)
     write_json(path, document)
     log(f"wrote {path}")
-    return 130 if interrupted else 0
+    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    if status == 0 and done < spec.trials and spec.strategy != "grid":
+        log(f"the study holds {done} of {spec.trials} finished trials: rerun to resume")
+        return 1
+    return status
 
 
 def run_table(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ bound) and listed in the trial's `placeholders` attribute; reports never show th
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from mobench.constraints import Constraint
 from mobench.data import Dataset
 from mobench.errors import UsageError
 from mobench.objectives import Direction, Objective, profile_modes
-from mobench.suites import Suite
+from mobench.suites import SAFE_NAME, Suite
 
 FALLBACK_WORST = 1e12
 
@@ -96,9 +95,22 @@ class TrialEvaluator:
     constraints: tuple[Constraint, ...] = ()
     epochs: int | None = None
     seed: int = 0
+    distribute: str = "none"  # "mirrored": MirroredStrategy when more than one GPU is visible
     _hypermodel: Any = field(default=None, init=False, repr=False)
+    _strategy: Any = field(default=None, init=False, repr=False)
+    _distribution: dict[str, Any] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def distribution(self) -> dict[str, Any]:
+        """How each trial trains: strategy, replicas, devices (decided once, on first use)."""
+        if self._distribution is None:
+            from mobench.distribute import choose
+
+            self._strategy, self._distribution = choose(self.distribute)
+        return self._distribution
 
     def __call__(self, trial) -> TrialOutcome:
+        from mobench.distribute import strategy_scope
         from mobench.evaluate import cheap_objectives, evaluate
 
         params = dict(trial.params)
@@ -117,8 +129,10 @@ class TrialEvaluator:
                 return TrialOutcome(known, self._violations(known), record=None,
                                     infeasible_reason=f"violates {', '.join(broken)} "
                                                       "(checked before training)")
-        record = evaluate(self.suite, self.dataset, values=params, epochs=self.epochs,
-                          seed=self.seed, profile_modes=profile_modes(self.objectives))
+        self.distribution  # noqa: B018 - decides the strategy once
+        with strategy_scope(self._strategy):
+            record = evaluate(self.suite, self.dataset, values=params, epochs=self.epochs,
+                              seed=self.seed, profile_modes=profile_modes(self.objectives))
         values = record.objectives()
         doc = record.to_dict()
         if record.status.value != "ok":
@@ -160,15 +174,18 @@ def told_values(outcome: TrialOutcome, objectives: tuple[Objective, ...],
 
 @dataclass(frozen=True)
 class Progress:
-    """One line per finished trial: k/N, outcome, front size, elapsed, ETA."""
+    """One line per finished trial: k/N (the study's count, every worker's), outcome, front
+    size, elapsed, ETA."""
 
     total: int
+    start: int = 0  # COMPLETE trials when this worker started
     started: float = field(default_factory=time.monotonic)
 
     def line(self, done: int, number: int, outcome: TrialOutcome, front: int,
              objectives: tuple[Objective, ...]) -> str:
         elapsed = time.monotonic() - self.started
-        eta = elapsed / done * (self.total - done) if done else 0.0
+        new = done - self.start
+        eta = elapsed / new * (self.total - done) if new > 0 else 0.0
         if outcome.feasible:
             state = " ".join(f"{o.name}={outcome.values[o.name]:.4g}" for o in objectives)
         else:
@@ -184,52 +201,23 @@ def run_trials(
     objectives: tuple[Objective, ...],
     n_trials: int,
     on_line: Callable[[str], None] = print,
+    worker=None,
 ) -> int:
-    """Ask/evaluate/tell until the study holds `n_trials` COMPLETE trials; returns how many ran.
+    """Ask/evaluate/tell until the study holds exactly `n_trials` COMPLETE trials, counting
+    every worker's; returns how many this call ran.
 
     `evaluator` gets the Optuna trial: its params when `distributions` were given, or it
-    suggests them itself (define-by-run, as the keras-tuner front end does).
+    suggests them itself (define-by-run, as the keras-tuner front end does). `worker`
+    (`mobench.trialloop.Worker`) adds heartbeats, stale-trial retry and a seed label when
+    several processes share the study; see `mobench.trialloop` for how counts stay exact.
 
     Ctrl-C marks the running trial FAIL (reason 'interrupted') and re-raises: nothing that
     finished is lost.
     """
-    from optuna.trial import TrialState
+    from mobench.trialloop import Worker, run_loop
 
-    def completed() -> list:
-        return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-
-    progress = Progress(n_trials)
-    ran = 0
-    start = len(completed())
-    while len(completed()) < n_trials:
-        trial = study.ask(distributions)
-        try:
-            outcome = evaluator(trial)
-        except KeyboardInterrupt:
-            trial.set_user_attr("fail_reason", "interrupted")
-            study.tell(trial, state=TrialState.FAIL)
-            raise
-        except UsageError:
-            study.tell(trial, state=TrialState.FAIL)
-            raise
-        previous = [list(t.values) for t in completed()]
-        values, placeholders = told_values(outcome, objectives, previous)
-        for key, violation in constraint_values(outcome, evaluator).items():
-            trial.set_constraint(key, violation)
-        trial.set_user_attr("measured", {k: v for k, v in outcome.values.items()
-                                         if isinstance(v, (int, float)) and math.isfinite(v)})
-        if placeholders:
-            trial.set_user_attr("placeholders", placeholders)
-        if outcome.infeasible_reason:
-            trial.set_user_attr("infeasible_reason", outcome.infeasible_reason)
-        ran += 1
-        if not tell(study, trial, values):
-            on_line("the strategy has no configs left (grid exhausted): stopping")
-            break
-        front = len(study.best_trials)  # feasible Pareto front (Optuna skips infeasible)
-        on_line(progress.line(len(completed()) - start, trial.number, outcome, front,
-                              objectives))
-    return ran
+    return run_loop(study, evaluator, distributions, objectives, n_trials, on_line,
+                    worker or Worker())
 
 
 def tell(study, trial, values: list[float]) -> bool:
@@ -260,28 +248,37 @@ def is_feasible(trial) -> bool:
     return all(v <= 0 for v in trial.constraints.values())
 
 
-STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 DEFAULT_STORAGE = "sqlite:///results/studies.sqlite3"
 
 
 def check_study_name(name: str) -> str:
-    if not STUDY_NAME.fullmatch(name or ""):
+    if not SAFE_NAME.fullmatch(name or ""):
         raise UsageError(f"study name {name!r}: use 1-100 letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit")
     return name
 
 
-def open_study(storage: str | None, name: str, objectives: tuple[Objective, ...], sampler,
-               suite: str):
-    """Create or resume a study; a study of the same name with other objectives is refused."""
+def open_study(storage, name: str, objectives: tuple[Objective, ...], sampler, suite: str):
+    """Create or resume a study; a study of the same name with other objectives is refused.
+
+    `storage` is a URL (see `mobench.storages`), None for DEFAULT_STORAGE, or an Optuna
+    storage object made by `mobench.storages.make_storage`.
+    """
     import optuna
 
+    from mobench.storages import make_storage, normalize_url, redact
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    url = storage or DEFAULT_STORAGE
-    if url == DEFAULT_STORAGE:
-        Path("results").mkdir(exist_ok=True)
+    check_study_name(name)
+    url = getattr(storage, "url", None)
+    if storage is None or isinstance(storage, str):
+        url = normalize_url(storage, DEFAULT_STORAGE)
+        if url == DEFAULT_STORAGE:
+            Path("results").mkdir(exist_ok=True)
+        storage = make_storage(url)
+    url = redact(url or type(storage).__name__)
     try:
-        study = optuna.create_study(storage=url, study_name=check_study_name(name),
+        study = optuna.create_study(storage=storage, study_name=name,
                                     sampler=sampler, load_if_exists=True,
                                     directions=[o.direction.value for o in objectives])
     except (ValueError, ImportError, RuntimeError) as exc:
@@ -291,9 +288,9 @@ def open_study(storage: str | None, name: str, objectives: tuple[Objective, ...]
                          f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     names = [o.name for o in objectives]
     stored = study.user_attrs.get("objectives")
-    if stored is None:
-        study.set_user_attr("objectives", names)
+    if stored is None:  # "suite" first: a worker that sees "objectives" sees both
         study.set_user_attr("suite", suite)
+        study.set_user_attr("objectives", names)
     elif stored != names or study.user_attrs.get("suite") != suite:
         raise UsageError(
             f"study {name!r} in {url} exists for suite {study.user_attrs.get('suite')!r} with "

@@ -1,0 +1,319 @@
+"""One worker's ask/evaluate/tell loop, safe when many workers share a study.
+
+- Exact count: a worker asks only while COMPLETE + live RUNNING trials < N; a trial asked in
+  the same instant as another's is surplus when N trials with lower numbers are already COMPLETE
+  or live (trial numbers are unique, so exactly one of two racers goes on); a result that
+  arrives after the study reached N is dropped. Surplus trials are FAIL with a `fail_reason`.
+- Heartbeats: a thread records one every `heartbeat_interval` while a trial runs; before each
+  ask the worker fails stale trials (`optuna.storages.fail_stale_trials`), whose callback
+  re-queues them, and the next ask picks the re-queued trial up.
+- Storage outages: every storage call is retried with back-off (`storages.retrying`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import socket
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from mobench import faults
+from mobench.errors import UsageError
+from mobench.objectives import Objective
+from mobench.storages import StorageSettings, retrying
+from mobench.tuning import Progress, TrialOutcome, constraint_values, tell, told_values
+
+WORKER_ATTR = "worker"
+SEED_ATTR = "worker_seed"
+RETRY_ATTR = "retry_of"
+ORPHAN_AFTER_S = 120.0  # a RUNNING trial no mobench worker ever claimed, this old, is abandoned
+
+
+def default_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Worker:
+    """Who runs the loop, and how it treats the storage."""
+
+    name: str = field(default_factory=default_name)
+    seed: int | None = None
+    storage: Any = None  # the Optuna storage object; heartbeats when it has them
+    settings: StorageSettings = field(
+        default_factory=lambda: StorageSettings(heartbeat_interval=None))
+    url: str = ""
+    poll_s: float = 0.25  # pause while the last trials run elsewhere
+    watch: Callable[[str, int], None] | None = None  # ("start" | "end", trial number)
+
+
+class TrialLost(Exception):
+    """Another worker finished this trial first (it missed heartbeats and was failed)."""
+
+
+class StudyOps:
+    """The storage calls of the loop, each retried while the storage is unreachable."""
+
+    def __init__(self, study, worker: Worker, on_line: Callable[[str], None]) -> None:
+        self.study, self.worker, self.on_line = study, worker, on_line
+        self.heartbeat = bool(worker.storage is not None
+                              and worker.settings.heartbeat_interval)
+
+    def retry(self, what: str, call: Callable[[], Any]) -> Any:
+        return retrying(call, what=what, settings=self.worker.settings, url=self.worker.url,
+                        on_line=self.on_line)
+
+    def trials(self) -> list:
+        return self.retry("read trials", lambda: self.study.get_trials(deepcopy=False))
+
+    def live(self, trial, now: dt.datetime) -> bool:
+        """RUNNING and claimed by a worker, or asked so recently it may be claimed still."""
+        from optuna.trial import TrialState
+
+        if trial.state != TrialState.RUNNING:
+            return False
+        return WORKER_ATTR in trial.user_attrs or _age(trial, now) < self.worker.settings.grace
+
+    def fail_stale(self) -> None:
+        """Fail trials whose worker died (heartbeats) or that no worker ever claimed."""
+        if self.worker.storage is None:
+            return
+        if self.heartbeat:
+            import optuna
+            from optuna.exceptions import ExperimentalWarning
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                self.retry("fail stale trials",
+                           lambda: optuna.storages.fail_stale_trials(self.study))
+        now = dt.datetime.now()
+        limit = max(ORPHAN_AFTER_S, self.worker.settings.grace)
+        for t in self.trials():
+            if (t.state.name == "RUNNING" and WORKER_ATTR not in t.user_attrs
+                    and _age(t, now) > limit):
+                self.fail(t.number, f"abandoned: RUNNING for over {limit:.0f} s, never claimed "
+                                    "by a worker")
+
+    def fail(self, number: int, reason: str) -> None:
+        """Mark a RUNNING trial FAIL with a reason (a no-op if it finished meanwhile)."""
+        from optuna.exceptions import UpdateFinishedTrialError
+        from optuna.trial import Trial, TrialState
+
+        def call() -> None:
+            frozen = self.study.get_trials(deepcopy=False)[number]
+            if frozen.state != TrialState.RUNNING:
+                return
+            try:
+                Trial(self.study, frozen._trial_id).set_user_attr("fail_reason", reason)
+                self.study.tell(number, state=TrialState.FAIL)
+            except (UpdateFinishedTrialError, ValueError):
+                pass  # finished meanwhile by its owner or another worker
+
+        self.retry("fail a trial", call)
+
+
+def _age(trial, now: dt.datetime) -> float:
+    start = trial.datetime_start
+    return (now - start).total_seconds() if start is not None else math.inf
+
+
+@contextmanager
+def heartbeat(ops: StudyOps, trial_id: int) -> Iterator[None]:
+    """Record a heartbeat now and every interval until the block ends (no-op without them)."""
+    if not ops.heartbeat:
+        yield
+        return
+    storage, interval = ops.worker.storage, ops.worker.settings.heartbeat_interval
+    stop = threading.Event()
+
+    def beat() -> None:
+        warned = False
+        while not stop.wait(interval):
+            try:
+                storage.record_heartbeat(trial_id)
+                warned = False
+            except Exception as exc:  # the storage is away: the loop's retries report it
+                if not warned:
+                    ops.on_line(f"heartbeat not recorded ({type(exc).__name__}); retrying")
+                    warned = True
+
+    ops.retry("record a heartbeat", lambda: storage.record_heartbeat(trial_id))
+    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dict[str, Any],
+             objectives: tuple[Objective, ...], n_trials: int,
+             on_line: Callable[[str], None], worker: Worker) -> int:
+    """Ask/evaluate/tell until the study holds exactly `n_trials` COMPLETE trials."""
+    import time
+
+    from optuna.trial import TrialState
+
+    ops = StudyOps(study, worker, on_line)
+    progress: Progress | None = None
+    ran, waiting = 0, False
+    while True:
+        ops.fail_stale()
+        trials = ops.trials()
+        done = sum(t.state == TrialState.COMPLETE for t in trials)
+        progress = progress or Progress(n_trials, start=done)
+        if done >= n_trials:
+            return ran
+        now = dt.datetime.now()
+        live = sum(ops.live(t, now) for t in trials)
+        if done + live >= n_trials:
+            if not waiting:
+                on_line(f"{done}/{n_trials} finished, {live} running elsewhere: waiting (a "
+                        f"worker silent for {worker.settings.grace} s has its trial retried)")
+                waiting = True
+            time.sleep(worker.poll_s)
+            continue
+        waiting = False
+        trial = ops.retry("ask", lambda: _ask(study, distributions))
+        try:
+            with heartbeat(ops, trial._trial_id):
+                outcome = _run_one(ops, trial, evaluator, n_trials)
+                if outcome is None:
+                    continue
+                ran += 1
+                stopped, front, done = _tell_outcome(ops, trial, outcome, objectives,
+                                                     evaluator, n_trials)
+        except TrialLost as exc:
+            on_line(str(exc))
+            continue
+        finally:
+            if worker.watch:
+                worker.watch("end", trial.number)
+        if stopped:
+            on_line("the strategy has no configs left (grid exhausted): stopping")
+            return ran
+        if front is not None:
+            on_line(progress.line(done, trial.number, outcome, front, objectives))
+
+
+def _ask(study, distributions: dict[str, Any]):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Heartbeat of storage")  # we beat ourselves
+        return study.ask(distributions)
+
+
+def _run_one(ops: StudyOps, trial, evaluator, n_trials: int) -> TrialOutcome | None:
+    """Claim the trial (or drop it as surplus) and evaluate it; None when dropped."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    worker = ops.worker
+    trials = ops.trials()
+    frozen = trials[trial.number]
+    try:
+        ops.retry("claim the trial", lambda: trial.set_user_attr(WORKER_ATTR, worker.name))
+        if worker.seed is not None:
+            ops.retry("claim the trial", lambda: trial.set_user_attr(SEED_ATTR, worker.seed))
+        if "failed_trial" in frozen.system_attrs:  # re-queued by RetryHeartbeatStaleTrialCallback
+            ops.retry("claim the trial", lambda: trial.set_user_attr(
+                RETRY_ATTR, frozen.system_attrs["failed_trial"]))
+    except UpdateFinishedTrialError:
+        return None
+    now = dt.datetime.now()
+    ahead = sum(1 for t in trials if t.number < trial.number
+                and (t.state == TrialState.COMPLETE or ops.live(t, now)))
+    if ahead >= n_trials:
+        ops.fail(trial.number, f"surplus: {n_trials} trials were already finished or running")
+        return None
+    if worker.watch:
+        worker.watch("start", trial.number)
+    faults.before_trial(trial.number)
+    try:
+        return evaluator(trial)
+    except KeyboardInterrupt:
+        ops.fail(trial.number, "interrupted")
+        raise
+    except UsageError:
+        ops.fail(trial.number, "usage error")
+        raise
+    except BaseException as exc:
+        ops.fail(trial.number, f"{type(exc).__name__}: {str(exc)[:200]}")
+        raise
+
+
+def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, evaluator,
+                  n_trials: int) -> tuple[bool, int | None, int]:
+    """Tell the outcome; (grid exhausted, front size or None when dropped, COMPLETE count)."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    trials = ops.trials()
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if trials[trial.number].state != TrialState.RUNNING:
+        raise TrialLost(f"trial #{trial.number} was failed by another worker (heartbeats "
+                        "missed): its result is dropped, its retry runs it again")
+    if len(complete) >= n_trials:
+        ops.fail(trial.number, f"surplus: the study reached {n_trials} finished trials first")
+        return False, None, len(complete)
+    values, placeholders = told_values(outcome, objectives, [list(t.values) for t in complete])
+
+    def record() -> bool:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a retried call finds its constraints set
+            for key, violation in constraint_values(outcome, evaluator).items():
+                trial.set_constraint(key, violation)
+        trial.set_user_attr("measured", {k: v for k, v in outcome.values.items()
+                                         if isinstance(v, (int, float)) and math.isfinite(v)})
+        if placeholders:
+            trial.set_user_attr("placeholders", placeholders)
+        if outcome.infeasible_reason:
+            trial.set_user_attr("infeasible_reason", outcome.infeasible_reason)
+        try:
+            return tell(trial.study, trial, values)
+        except ValueError as exc:
+            if "Cannot tell a COMPLETE" in str(exc):
+                return True  # told by an earlier attempt whose answer the outage lost
+            raise
+
+    try:
+        told = ops.retry("tell", record)
+    except (UpdateFinishedTrialError, ValueError) as exc:
+        if not isinstance(exc, UpdateFinishedTrialError) and "Cannot tell" not in str(exc):
+            raise
+        raise TrialLost(f"trial #{trial.number} was failed by another worker (heartbeats "
+                        "missed): its result is dropped, its retry runs it again") from None
+    front = ops.retry("read the front", lambda: len(trial.study.best_trials))
+    return not told, front, len(complete) + 1
+
+
+def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], constraints: tuple,
+                      reason: str, n_trials: int, settings: StorageSettings, url: str,
+                      on_line: Callable[[str], None]) -> None:
+    """Tell RUNNING trial `number` COMPLETE and infeasible (its worker was stopped, e.g. past
+    --trial-timeout): unmeasured objectives get placeholders, every constraint is violated."""
+    from types import SimpleNamespace
+
+    from optuna.trial import Trial, TrialState
+
+    ops = StudyOps(study, Worker(settings=settings, url=url), on_line)
+    trials = ops.trials()
+    if trials[number].state != TrialState.RUNNING:
+        return
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if len(complete) >= n_trials:
+        ops.fail(number, f"surplus: the study reached {n_trials} finished trials ({reason})")
+        return
+    outcome = TrialOutcome({}, tuple(1.0 for _ in constraints), infeasible_reason=reason)
+    trial = Trial(study, trials[number]._trial_id)
+    evaluator = SimpleNamespace(constraints=constraints)
+    try:
+        _tell_outcome(ops, trial, outcome, objectives, evaluator, n_trials)
+    except TrialLost:
+        pass  # failed as stale meanwhile: its retry runs it again
