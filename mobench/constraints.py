@@ -7,6 +7,7 @@ before training, so an infeasible config costs nothing.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -60,4 +61,8 @@ def parse_constraint(text: str) -> Constraint:
     if m["name"] not in CATALOGUE:
         raise UsageError(f"constraint {text!r}: unknown measurement {m['name']!r}; "
                          f"constrain one of: {', '.join(sorted(CATALOGUE))}")
-    return Constraint(m["name"], m["op"], float(m["number"]) * UNITS[unit], text.strip())
+    limit = float(m["number"]) * UNITS[unit]
+    if not math.isfinite(limit):
+        raise UsageError(f"constraint {text!r}: the limit is not a finite number; "
+                         "give one like, e.g. params<=1e9")
+    return Constraint(m["name"], m["op"], limit, text.strip())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ from typing import Any
 from mobench.errors import UsageError, unknown_name
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Names that become file names and report headings: suites, studies.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+MODEL_SPEC = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 REQUIRED = {"name": str, "version": int, "model": str}
 OPTIONAL = {
     "description": str, "dataset": str, "epochs": int, "batch_size": int,
@@ -144,6 +148,9 @@ def load_hypermodel(spec: str, path: str, input_shape: tuple[int, ...], num_clas
         obj = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as exc:
         raise UsageError(f"{path}: model: cannot import {spec!r}: {exc}") from exc
+    except Exception as exc:  # the module itself failed while importing
+        raise UsageError(f"{path}: model: importing {module_name!r} failed: "
+                         f"{type(exc).__name__}: {exc}") from exc
     if inspect.isclass(obj) and issubclass(obj, kt.HyperModel):
         params = inspect.signature(obj).parameters
         kwargs = {k: v for k, v in (("input_shape", input_shape), ("num_classes", num_classes))
@@ -151,11 +158,12 @@ def load_hypermodel(spec: str, path: str, input_shape: tuple[int, ...], num_clas
         return obj(**kwargs)
     if isinstance(obj, kt.HyperModel):
         return obj
-    if callable(obj):
+    if inspect.isfunction(obj) and list(inspect.signature(obj).parameters)[:1] == ["hp"]:
         from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
         return DefaultHyperModel(obj)
-    raise UsageError(f"{path}: model: {spec!r} is neither a HyperModel nor build_model(hp)")
+    raise UsageError(f"{path}: model: {spec!r} is neither a keras_tuner.HyperModel "
+                     "nor a function whose first parameter is hp, as in build_model(hp)")
 
 
 def search_dirs(extra: list[str | Path] | None = None) -> list[Path]:
@@ -194,6 +202,12 @@ def parse_suite(path: Path) -> Suite:
         for name, values in doc.get(table, {}).items():
             if not isinstance(values, list) or not values:
                 raise UsageError(f"{path}: {table}.{name}: expected a non-empty list of values")
+    if not SAFE_NAME.fullmatch(doc["name"]):  # it names result files and report headings
+        raise UsageError(f"{path}: name: suite name {doc['name']!r} is not allowed; use 1-100 "
+                         "letters, digits, '.', '_' or '-', starting with a letter or digit")
+    if not MODEL_SPEC.fullmatch(doc["model"]):
+        raise UsageError(f"{path}: model: {doc['model']!r} is not 'package.module:name'; "
+                         "e.g. model = \"mobench.models.mlp:MLP\"")
     doc["objectives"] = tuple(doc.get("objectives", Suite.objectives))
     return Suite(path=display_path(path), **doc)
 
