@@ -92,11 +92,13 @@ def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
         # a strategy that ran out of configs (grid) keeps its final front for the rest
         hv = np.pad(hv, (0, budget - len(hv)), mode="edge")
         final = norm[np.array(t.feasible, dtype=bool)] if any(t.feasible) else norm[:0]
+        front = ind.nondominated(final)
         runs.append({
             "strategy": t.strategy, "seed": t.seed, "hypervolume": hv.tolist(),
             "cumulative_cost_s": np.cumsum(t.cost_s).tolist(),
             "igd_plus": ind.igd_plus(final, true_norm) if true_norm is not None else None,
-            "front_size": int(len(ind.nondominated(final))),
+            "front_size": len(front),
+            "front": front.tolist(),  # normalised minimisation space, for attainment surfaces
             "infeasible_share": float(1 - np.mean(t.feasible)),
             "overhead_s_mean": float(np.mean(t.overhead_s)),
         })
@@ -140,7 +142,8 @@ def comparison_document(*, suite: str, problem: dict[str, Any], objectives, stra
                         timing_s: dict[str, float], provenance: dict[str, Any]) -> dict:
     return {"schema_version": SCHEMA_VERSION, "kind": "comparison", "suite": suite,
             "problem": problem, "budget": budget, "seeds": seeds,
-            "objectives": [{"name": o.name, "direction": o.direction.value} for o in objectives],
+            "objectives": [{"name": o.name, "direction": o.direction.value, "unit": o.unit}
+                           for o in objectives],
             "strategies": list(strategies), "strategy_time_s": timing_s,
             "provenance": provenance, **analysis}
 

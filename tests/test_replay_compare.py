@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from mobench import indicators as ind
 from mobench.cli import main
 from mobench.compare import analyse, replay_all, run_strategy
 from mobench.documents import write_json
@@ -108,6 +109,10 @@ def test_analysis_normalises_by_the_true_front_and_tests_against_random(table):
         hv = run["hypervolume"]
         assert len(hv) == 20 and all(0 <= h <= 1 + 1e-9 for h in hv)
         assert all(np.diff(hv) >= -1e-12) and run["igd_plus"] >= 0
+        front = np.array(run["front"])  # the final front, kept for attainment surfaces
+        assert len(front) == run["front_size"] > 0
+        true = ind.normalise(problem.all_points(), *ind.bounds(problem.all_points()))
+        assert ind.hypervolume(front) / ind.hypervolume(true) == pytest.approx(hv[-1])
     rows = result["final"]
     assert {(r["budget"], r["strategy"]) for r in rows} == {
         (b, s) for b in (10, 20) for s in ("random", "nsga2")}

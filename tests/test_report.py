@@ -139,7 +139,8 @@ def test_html_is_self_contained_with_valid_pngs(rendered):
     page = parse(html)
     assert page.tags[0] == "html" and "script" not in page.tags and "link" not in page.tags
     # pair projections, parallel coordinates, profiles, hardware ratios, anytime hypervolume
-    assert len(page.images) == 5
+    # against trials and against training time, median attainment surfaces
+    assert len(page.images) == 7
     from PIL import Image
 
     for img in page.images:
@@ -151,6 +152,7 @@ def test_html_is_self_contained_with_valid_pngs(rendered):
             im.verify()
     alts = " ".join(img["alt"] for img in page.images)
     assert "parallel coordinates" in alts and "Pareto projections" in alts
+    assert "against training time" in alts and "median attainment surfaces" in alts
     for title in ("Runs overview", "Pareto fronts of tuning runs", "Profiles",
                   "Hardware comparison", "Strategy comparison", "Evaluations"):
         assert title in page.text
@@ -269,3 +271,36 @@ def test_cli_main_runs_report(tmp_path, capsys):
 
     assert main(["report", str(FIXTURES), "--out", str(tmp_path)]) == 0
     assert str(tmp_path / "report.html") in capsys.readouterr().out
+
+
+def test_cost_curves_step_with_cumulative_training_time():
+    from mobench.report.comparison import cost_curves
+
+    runs = [{"strategy": "a", "hypervolume": [0.2, 0.5, 0.9], "cumulative_cost_s": [1, 2, 10]},
+            {"strategy": "b", "hypervolume": [0.4, 0.4], "cumulative_cost_s": [4, 5]}]
+    at, curves = cost_curves(runs, points=21)  # every 0.5 s up to the longest run, 10 s
+    assert at[-1] == 10 and set(curves) == {"a", "b"}
+    a, b = curves["a"][0], curves["b"][0]
+    assert a[at == 0.5][0] == 0.0 and a[at == 1.0][0] == 0.2 and a[at == 1.5][0] == 0.2
+    assert a[at == 5.0][0] == 0.5 and a[at == 10.0][0] == 0.9
+    assert b[at == 3.5][0] == 0.0 and b[at == 4.5][0] == 0.4
+    assert (b[at > 5] == 0.4).all()  # the run had spent its budget: its final front stands
+    assert cost_curves([{"strategy": "a", "hypervolume": [1.0], "cumulative_cost_s": [0]}]) \
+        is None
+
+
+def test_median_attainment_surface_in_objective_units():
+    from mobench.report.comparison import median_attainment
+
+    doc = {"normalisation": {"low": [-2.0, 0.0], "high": [0.0, 10.0]},
+           "runs": [{"strategy": "s", "front": [[0.0, 1.0]]},
+                    {"strategy": "s", "front": [[0.5, 0.5]]},
+                    {"strategy": "s", "front": [[1.0, 0.0]]},
+                    {"strategy": "old", "front": None}]}
+    spec = (("accuracy", "maximize", ""), ("time", "minimize", "s"))
+    surfaces = median_attainment(doc, spec)
+    assert set(surfaces) == {"s"}
+    # attained by at least 2 of the 3 runs: (0.5, 1) and (1, 0.5) in normalised space;
+    # accuracy back in its own units and direction: -(-2 + 0.5 * 2) = 1, -(-2 + 1 * 2) = 0
+    got = sorted(map(tuple, surfaces["s"].tolist()))
+    assert got == [(0.0, 5.0), (1.0, 10.0)]

@@ -3,11 +3,13 @@
 Schema read here (mobench.compare.comparison_document, schema_version 1)::
 
     {"kind": "comparison", "suite", "budget", "seeds", "strategies": [names],
-     "objectives": [{"name", "direction"}], "problem": {"table", "noise", "configs", "dataset"},
+     "objectives": [{"name", "direction", "unit"}],
+     "problem": {"table", "noise", "configs", "dataset"},
      "strategy_time_s": {strategy: seconds}, "provenance": {...},
      "normalisation": {"low", "high", "reference_point", "hypervolume_normalised_by_true_front"},
      "runs": [{"strategy", "seed", "hypervolume": [anytime, per trial], "cumulative_cost_s",
-               "igd_plus", "front_size", "infeasible_share", "overhead_s_mean"}],
+               "igd_plus", "front_size", "front": [normalised minimisation points],
+               "infeasible_share", "overhead_s_mean"}],
      "final": [{"budget", "strategy", "median", "iqr", "rank",
                 "tests": [{"a", "b", "p", "p_holm", "significant", "better"}]}]}
 
@@ -25,7 +27,7 @@ import pandas as pd
 from mobench.report.formats import MISSING, fmt
 from mobench.report.load import Results
 from mobench.report.render import Figure, Heading, Section, Table, Text
-from mobench.report.rows import FINAL, number, text
+from mobench.report.rows import FINAL, number, objective_spec, text
 
 RUN_FIGURES = ("igd_plus", "front_size", "infeasible_share", "overhead_s_mean")
 
@@ -94,13 +96,84 @@ def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame) -> lis
         curves[name] = anytime_matrix([r["hypervolume"] for r in doc["runs"]
                                        if str(r["strategy"]) == name])
     curves = {k: v for k, v in curves.items() if v.size and np.isfinite(v).any()}
-    if curves:
-        from mobench.report import plots
+    from mobench.report import plots
 
+    if curves:
         out.append(Figure(plots.anytime_curves(curves, "hypervolume"), "anytime hypervolume",
                           "Anytime hypervolume per strategy: median over seeds, band from the "
                           "25th to the 75th percentile."))
+    timeline = cost_curves(doc["runs"])
+    if timeline is not None:
+        at, by_cost = timeline
+        out.append(Figure(
+            plots.anytime_curves(by_cost, "hypervolume", at, "cumulative training time [s]"),
+            "anytime hypervolume against training time",
+            "The same hypervolume against the training time the tried configs cost (measured "
+            "when the table was built, or live): a strategy that favours cheap configs gets "
+            "there sooner. A run that has spent its budget keeps its final value. Median "
+            "over seeds, IQR band."))
+    spec = objective_spec(doc)
+    surfaces = median_attainment(doc, spec) if len(spec) == 2 else {}
+    if surfaces:
+        out.append(Figure(
+            plots.attainment_surfaces(surfaces, spec, "median attainment surfaces"),
+            "median attainment surfaces",
+            "Median attainment surface per strategy (moocore's empirical attainment function "
+            "at 50%): the objective vectors each strategy attains, or betters, in at least "
+            "half of its seeds by the end of the budget."))
     out.extend(final_tables(doc, rows))
+    return out
+
+
+def cost_curves(runs: list[dict[str, Any]], points: int = 200
+                ) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """Anytime hypervolume on a common grid of cumulative training time, per strategy
+    (runs x points; 0 before a run's first trial has finished training; a run that has spent
+    its budget keeps its final front, as on the trials axis)."""
+    series = [(str(r["strategy"]), np.asarray([number(v) for v in r["hypervolume"]], float),
+               np.asarray([number(v) for v in r.get("cumulative_cost_s") or []], float))
+              for r in runs]
+    ends = [cost[-1] for _, _, cost in series if len(cost) and np.isfinite(cost).all()]
+    if not ends or max(ends) <= 0:
+        return None
+    at = np.linspace(0.0, max(ends), points)
+    curves: dict[str, list[np.ndarray]] = {}
+    for name, hv, cost in series:
+        n = min(len(hv), len(cost))
+        if n == 0 or not np.isfinite(cost[:n]).all():
+            continue
+        done = np.searchsorted(cost[:n], at, side="right")  # trials finished by then
+        curves.setdefault(name, []).append(np.where(done > 0, hv[np.maximum(done, 1) - 1], 0.0))
+    return at, {name: np.vstack(c) for name, c in curves.items()}
+
+
+def median_attainment(doc: dict[str, Any], spec) -> dict[str, np.ndarray]:
+    """Per strategy, the 50% attainment surface of its runs' final fronts, in the objectives'
+    own units (the document stores fronts normalised, in minimisation space)."""
+    import moocore
+
+    norm = doc.get("normalisation") if isinstance(doc.get("normalisation"), dict) else {}
+    try:
+        low = np.asarray(norm["low"], dtype=float)
+        high = np.asarray(norm["high"], dtype=float)
+    except (KeyError, TypeError, ValueError):
+        return {}
+    if low.shape != (2,) or high.shape != (2,):
+        return {}
+    span = np.where(high > low, high - low, 1.0)
+    sign = np.array([1.0 if d == "minimize" else -1.0 for _, d, _ in spec])
+    fronts: dict[str, list[np.ndarray]] = {}
+    for run in doc["runs"]:
+        front = np.asarray(run.get("front") or [], dtype=float)
+        if front.ndim == 2 and front.shape[1] == 2 and np.isfinite(front).all():
+            fronts.setdefault(str(run["strategy"]), []).append(front)
+    out = {}
+    for name, sets in fronts.items():
+        points = np.vstack(sets)
+        ids = np.repeat(np.arange(1, len(sets) + 1), [len(f) for f in sets])
+        surface = moocore.eaf(points, ids, percentiles=[50])[:, :2]
+        if len(surface):
+            out[name] = (low + surface * span) * sign
     return out
 
 

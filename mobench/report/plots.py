@@ -215,23 +215,48 @@ def ratio_bars(ratios: pd.DataFrame, title: str) -> bytes:
     return to_png(fig)
 
 
-def anytime_curves(curves: dict[str, np.ndarray], indicator: str) -> bytes:
+def anytime_curves(curves: dict[str, np.ndarray], indicator: str,
+                   x: np.ndarray | None = None, xlabel: str = "trials") -> bytes:
     """Median (line) and IQR (band) of an anytime indicator per strategy.
 
-    `curves[strategy]`: runs x trials array, NaN where a run had no value at that trial.
+    `curves[strategy]`: runs x points array, NaN where a run had no value at that point;
+    `x`: the points' positions (default: trial 1, 2, ...).
     """
     fig = Figure(figsize=(7.0, 4.0), layout="constrained")
     ax = fig.subplots()
     for k, (name, runs) in enumerate(curves.items()):
-        trials = np.arange(1, runs.shape[1] + 1)
+        at = np.arange(1, runs.shape[1] + 1) if x is None else np.asarray(x, dtype=float)
         ok = np.isfinite(runs).any(axis=0)
         q25, q50, q75 = (np.nanpercentile(runs[:, ok], q, axis=0) for q in (25, 50, 75))
         color = COLORS[k % len(COLORS)]
-        ax.plot(trials[ok], q50, color=color, ls=("-", "--", ":", "-.")[k % 4],
+        ax.plot(at[ok], q50, color=color, ls=("-", "--", ":", "-.")[k % 4],
                 label=f"{label(name)} (n={len(runs)})")
-        ax.fill_between(trials[ok], q25, q75, color=color, alpha=0.2, lw=0)
-    ax.set_xlabel("trials")
+        ax.fill_between(at[ok], q25, q75, color=color, alpha=0.2, lw=0)
+    ax.set_xlabel(label(xlabel, 80))
     ax.set_ylabel(label(f"{indicator} (median, IQR band)"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return to_png(fig)
+
+
+def attainment_surfaces(surfaces: dict[str, np.ndarray], spec: Spec, title: str) -> bytes:
+    """One staircase per strategy through its median attainment surface (2 objectives).
+
+    `surfaces[strategy]`: the surface's points in the objectives' own units and directions.
+    The region a strategy attains in at least half of its runs lies on the better side.
+    """
+    (xn, xd, xu), (yn, yd, yu) = spec
+    fig = Figure(figsize=(7.0, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for k, (name, pts) in enumerate(surfaces.items()):
+        pts = pts[np.argsort(pts[:, 0] if xd == "minimize" else -pts[:, 0])]
+        color = COLORS[k % len(COLORS)]
+        ax.step(pts[:, 0], pts[:, 1], where="post", color=color, lw=1.4,
+                ls=("-", "--", ":", "-.")[k % 4], label=label(name))
+        ax.scatter(pts[:, 0], pts[:, 1], color=color, s=12, marker=MARKERS[k % len(MARKERS)])
+    ax.set_xlabel(axis_label(xn, xd, xu))
+    ax.set_ylabel(axis_label(yn, yd, yu, sep="\n"))
+    ax.set_title(label(title, 80), fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return to_png(fig)
