@@ -13,13 +13,18 @@ from mobench.errors import UsageError
 
 def write_json(path: str | os.PathLike, document: dict[str, Any]) -> Path:
     """Write `document` so that a crash leaves either the old file or the new one, never half."""
+    text = json.dumps(document, indent=2, sort_keys=False, allow_nan=False, default=str)
+    return write_text(path, text + "\n")
+
+
+def write_text(path: str | os.PathLike, content: str) -> Path:
+    """Write atomically (temporary file, fsync, rename), readable by all like any result."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=2, sort_keys=False, allow_nan=False, default=str)
-            f.write("\n")
+            f.write(content)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # results are shared, not secret (mkstemp makes 0600)

@@ -271,6 +271,8 @@ def test_cli_main_runs_report(tmp_path, capsys):
 
     assert main(["report", str(FIXTURES), "--out", str(tmp_path)]) == 0
     assert str(tmp_path / "report.html") in capsys.readouterr().out
+    for name in ("report.html", "report.md"):  # shared like every result, not 0600
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
 
 
 def test_cost_curves_step_with_cumulative_training_time():
@@ -290,7 +292,7 @@ def test_cost_curves_step_with_cumulative_training_time():
 
 
 def test_median_attainment_surface_in_objective_units():
-    from mobench.report.comparison import median_attainment
+    from mobench.report.comparison import BEST, median_attainment
 
     doc = {"normalisation": {"low": [-2.0, 0.0], "high": [0.0, 10.0]},
            "runs": [{"strategy": "s", "front": [[0.0, 1.0]]},
@@ -299,7 +301,8 @@ def test_median_attainment_surface_in_objective_units():
                     {"strategy": "old", "front": None}]}
     spec = (("accuracy", "maximize", ""), ("time", "minimize", "s"))
     surfaces = median_attainment(doc, spec)
-    assert set(surfaces) == {"s"}
+    assert set(surfaces) == {"s", BEST}
+    assert sorted(map(tuple, surfaces[BEST].tolist())) == [(0.0, 0.0), (1.0, 5.0), (2.0, 10.0)]
     # attained by at least 2 of the 3 runs: (0.5, 1) and (1, 0.5) in normalised space;
     # accuracy back in its own units and direction: -(-2 + 0.5 * 2) = 1, -(-2 + 1 * 2) = 0
     got = sorted(map(tuple, surfaces["s"].tolist()))

@@ -29,6 +29,7 @@ from mobench.report.load import Results
 from mobench.report.render import Figure, Heading, Section, Table, Text
 from mobench.report.rows import FINAL, number, objective_spec, text
 
+BEST = ""  # median_attainment's key for the points of all runs together
 RUN_FIGURES = ("igd_plus", "front_size", "infeasible_share", "overhead_s_mean")
 
 
@@ -115,12 +116,14 @@ def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame) -> lis
     spec = objective_spec(doc)
     surfaces = median_attainment(doc, spec) if len(spec) == 2 else {}
     if surfaces:
+        best = surfaces.pop(BEST)
         out.append(Figure(
-            plots.attainment_surfaces(surfaces, spec, "median attainment surfaces"),
+            plots.attainment_surfaces(surfaces, spec, "median attainment surfaces", best),
             "median attainment surfaces",
             "Median attainment surface per strategy (moocore's empirical attainment function "
             "at 50%): the objective vectors each strategy attains, or betters, in at least "
-            "half of its seeds by the end of the budget."))
+            "half of its seeds by the end of the budget; in grey the non-dominated points of "
+            "all runs together."))
     out.extend(final_tables(doc, rows))
     return out
 
@@ -149,7 +152,8 @@ def cost_curves(runs: list[dict[str, Any]], points: int = 200
 
 def median_attainment(doc: dict[str, Any], spec) -> dict[str, np.ndarray]:
     """Per strategy, the 50% attainment surface of its runs' final fronts, in the objectives'
-    own units (the document stores fronts normalised, in minimisation space)."""
+    own units (the document stores fronts normalised, in minimisation space); under the key
+    BEST, the non-dominated points of all runs together."""
     import moocore
 
     norm = doc.get("normalisation") if isinstance(doc.get("normalisation"), dict) else {}
@@ -174,6 +178,9 @@ def median_attainment(doc: dict[str, Any], spec) -> dict[str, np.ndarray]:
         surface = moocore.eaf(points, ids, percentiles=[50])[:, :2]
         if len(surface):
             out[name] = (low + surface * span) * sign
+    if out:
+        pooled = np.vstack([f for sets in fronts.values() for f in sets])
+        out[BEST] = (low + pooled[moocore.is_nondominated(pooled)] * span) * sign
     return out
 
 

@@ -239,24 +239,51 @@ def anytime_curves(curves: dict[str, np.ndarray], indicator: str,
     return to_png(fig)
 
 
-def attainment_surfaces(surfaces: dict[str, np.ndarray], spec: Spec, title: str) -> bytes:
-    """One staircase per strategy through its median attainment surface (2 objectives).
+def attainment_surfaces(surfaces: dict[str, np.ndarray], spec: Spec, title: str,
+                        reference: np.ndarray | None = None) -> bytes:
+    """One panel per strategy with its median attainment surface (2 objectives), over the
+    best points any run found (grey) when `reference` is given.
 
-    `surfaces[strategy]`: the surface's points in the objectives' own units and directions.
-    The region a strategy attains in at least half of its runs lies on the better side.
+    Points are in the objectives' own units and directions; a surface is drawn as the boundary
+    of the region it attains, out to the worst value plotted, so a one-point surface shows too.
     """
     (xn, xd, xu), (yn, yd, yu) = spec
-    fig = Figure(figsize=(7.0, 4.5), layout="constrained")
-    ax = fig.subplots()
+    sign = np.array([1.0 if xd == "minimize" else -1.0, 1.0 if yd == "minimize" else -1.0])
+    every = np.vstack([*surfaces.values(), *([reference] if reference is not None else [])])
+    worst, low = (every * sign).max(axis=0), (every * sign).min(axis=0)  # minimisation space
+    corner = worst + 0.05 * np.where(worst > low, worst - low, 1.0)
+
+    def boundary(pts: np.ndarray) -> np.ndarray:
+        m = pts * sign
+        m = m[np.argsort(m[:, 0])]
+        path = [[m[0, 0], corner[1]]]
+        for i, (x, y) in enumerate(m):
+            path += [[x, y], [m[i + 1, 0], y] if i + 1 < len(m) else [corner[0], y]]
+        return np.array(path) * sign
+
+    n = len(surfaces)
+    cols = min(3, n)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(3.2 * cols + 0.6, 2.8 * rows + 0.9), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
     for k, (name, pts) in enumerate(surfaces.items()):
-        pts = pts[np.argsort(pts[:, 0] if xd == "minimize" else -pts[:, 0])]
+        ax = axes[k]
+        if reference is not None and len(reference):
+            ref = boundary(reference)
+            ax.plot(ref[:, 0], ref[:, 1], color="#999999", lw=1.0, ls="--")
+            ax.scatter(reference[:, 0], reference[:, 1], color="#999999", s=10)
+        line = boundary(pts)
         color = COLORS[k % len(COLORS)]
-        ax.step(pts[:, 0], pts[:, 1], where="post", color=color, lw=1.4,
-                ls=("-", "--", ":", "-.")[k % 4], label=label(name))
-        ax.scatter(pts[:, 0], pts[:, 1], color=color, s=12, marker=MARKERS[k % len(MARKERS)])
-    ax.set_xlabel(axis_label(xn, xd, xu))
-    ax.set_ylabel(axis_label(yn, yd, yu, sep="\n"))
-    ax.set_title(label(title, 80), fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+        ax.plot(line[:, 0], line[:, 1], color=color, lw=1.6)
+        ax.scatter(pts[:, 0], pts[:, 1], color=color, s=18, marker=MARKERS[k % len(MARKERS)],
+                   zorder=3)
+        ax.set_title(label(name), fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    fig.supxlabel(axis_label(xn, xd, xu), fontsize=9)
+    fig.supylabel(axis_label(yn, yd, yu), fontsize=9)
+    fig.suptitle(label(title + ("; grey: best points of all runs" if reference is not None
+                                else ""), 90), fontsize=9)
     return to_png(fig)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mobench.documents import write_text
 
 
 @dataclass(frozen=True)
@@ -152,20 +152,6 @@ def page_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
             parts.append(f"## {md_escape(s.title)}")
             parts.extend(block_markdown(b) for b in s.blocks)
     return "\n\n".join(parts) + "\n"
-
-
-def write_text(path: Path, content: str) -> Path:
-    """Write atomically: a crash leaves the old report or the new one, never half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_pages(sections: list[Section], out: Path, formats: Sequence[str], *,
