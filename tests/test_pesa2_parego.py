@@ -10,6 +10,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
+from mobench.strategies.base import decode, encode
 from mobench.strategies.parego import (
     ParEGOSampler,
     augmented_tchebycheff,
@@ -20,8 +21,6 @@ from mobench.strategies.parego import (
 from mobench.strategies.pesa2 import (
     PESA2Sampler,
     box_members,
-    decode,
-    encode,
     hyperbox_indices,
     nondominated_mask,
     region_tournament,

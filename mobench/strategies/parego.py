@@ -24,13 +24,19 @@ from typing import Any
 
 import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution
-from optuna.samplers import BaseSampler, RandomSampler
-from optuna.search_space import IntersectionSearchSpace
+from optuna.samplers import BaseSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 from scipy.special import ndtr
 
-from mobench.strategies.pesa2 import decode, encode, external, is_feasible, minimisation_values
+from mobench.strategies.base import (
+    RelativeSampler,
+    decode,
+    encode,
+    external,
+    is_feasible,
+    minimisation_values,
+)
 
 #: Lattice resolution s per number of objectives, as in Knowles (2006); 3 beyond.
 LATTICE_SIZE = {1: 1, 2: 10, 3: 4}
@@ -67,7 +73,7 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
     return np.where(std > 1e-12, ei, np.maximum(gain, 0.0))
 
 
-class ParEGOSampler(BaseSampler):
+class ParEGOSampler(RelativeSampler):
     """ParEGO: random augmented-Tchebycheff scalarisation + GP expected improvement."""
 
     def __init__(
@@ -81,34 +87,12 @@ class ParEGOSampler(BaseSampler):
         n_candidates: int = 1000,
         n_mutants: int = 100,
     ) -> None:
-        self._rng = np.random.default_rng(seed)
-        self._random = RandomSampler(seed=seed)
-        self._search_space = IntersectionSearchSpace()
-        self._n_startup_trials = n_startup_trials
+        super().__init__(seed=seed, n_startup_trials=n_startup_trials)
         self._max_points = max_points
         self._rho = rho
         self._lattice_size = lattice_size
         self._n_candidates = n_candidates
         self._n_mutants = n_mutants
-
-    def reseed_rng(self) -> None:
-        self._rng = np.random.default_rng()
-        self._random.reseed_rng()
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        space = self._search_space.calculate(study)
-        return {name: dist for name, dist in space.items() if not dist.single()}
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        return self._random.sample_independent(study, trial, param_name, param_distribution)
 
     def weights(self, n_objectives: int) -> np.ndarray:
         """A weight vector drawn uniformly from the simplex lattice."""

@@ -11,12 +11,11 @@ exists, and for the first ``n_startup_trials``, sampling is random. The archive 
 from the study's trials at every ask, so resuming from storage and several workers on one
 study need no sampler state.
 
-The normalised-space helpers (``encode``/``decode``) are shared with :mod:`.parego`.
+The normalised-space helpers and the sampler skeleton live in :mod:`.base`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,55 +26,18 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.samplers import BaseSampler, RandomSampler
-from optuna.search_space import IntersectionSearchSpace
-from optuna.study import Study, StudyDirection
+from optuna.samplers import BaseSampler
+from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-# --- the normalised parameter space ----------------------------------------------------------
-
-
-def _interval(dist: FloatDistribution | IntDistribution) -> tuple[float, float]:
-    """The continuous interval that [0, 1] maps onto; discrete values own equal-width cells."""
-    if isinstance(dist, IntDistribution):
-        if dist.log:
-            return math.log(dist.low - 0.5), math.log(dist.high + 0.5)
-        return dist.low - 0.5 * dist.step, dist.high + 0.5 * dist.step
-    if dist.log:
-        return math.log(dist.low), math.log(dist.high)
-    if dist.step is not None:
-        return dist.low - 0.5 * dist.step, dist.high + 0.5 * dist.step
-    return dist.low, dist.high
-
-
-def encode(dist: FloatDistribution | IntDistribution, values: Any) -> np.ndarray:
-    """Parameter values -> positions in [0, 1] (log-transformed where the distribution is log)."""
-    x = np.asarray(values, dtype=float)
-    lo, hi = _interval(dist)
-    if dist.log:
-        x = np.log(x)
-    return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-
-
-def decode(dist: FloatDistribution | IntDistribution, units: Any) -> np.ndarray:
-    """Positions in [0, 1] -> valid parameter values (snapped to the step, within bounds)."""
-    lo, hi = _interval(dist)
-    x = lo + np.clip(np.asarray(units, dtype=float), 0.0, 1.0) * (hi - lo)
-    if dist.log:
-        x = np.exp(x)
-    if dist.step is not None:  # log IntDistributions have step 1
-        x = dist.low + np.round((x - dist.low) / dist.step) * dist.step
-    return np.clip(x, dist.low, dist.high)
-
-
-def external(dist: BaseDistribution, value: float) -> Any:
-    """A decoded number -> the value Optuna expects (int, float or the categorical choice)."""
-    if isinstance(dist, CategoricalDistribution):
-        return dist.choices[int(value)]
-    if isinstance(dist, IntDistribution):
-        return int(round(value))
-    return float(value)
-
+from mobench.strategies.base import (
+    RelativeSampler,
+    decode,
+    encode,
+    external,
+    is_feasible,
+    minimisation_values,
+)
 
 # --- archive, hypergrid and region-based selection -------------------------------------------
 
@@ -139,17 +101,6 @@ def truncate_archive(points: np.ndarray, capacity: int, divisions: int,
     return np.asarray(keep, dtype=int)
 
 
-def is_feasible(trial: FrozenTrial) -> bool:
-    """Optuna's rule: feasible when every constraint value is <= 0 (no constraints: feasible)."""
-    return all(v <= 0.0 for v in trial.constraints.values())
-
-
-def minimisation_values(study: Study, trials: Sequence[FrozenTrial]) -> np.ndarray:
-    """Objective matrix of ``trials`` with maximised objectives negated."""
-    signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
-    return np.array([t.values for t in trials], dtype=float).reshape(len(trials), -1) * signs
-
-
 # --- variation in the normalised space -------------------------------------------------------
 
 
@@ -185,7 +136,7 @@ def polynomial_mutation(x: float, eta: float, rng: np.random.Generator) -> float
     return float(np.clip(x + delta, 0.0, 1.0))
 
 
-class PESA2Sampler(BaseSampler):
+class PESA2Sampler(RelativeSampler):
     """PESA-II: region-based selection from a hypergrid archive of non-dominated trials.
 
     The variation defaults suit budgets of 30-100 trials, where the textbook settings
@@ -208,26 +159,13 @@ class PESA2Sampler(BaseSampler):
     ) -> None:
         if divisions < 1 or archive_size < 1:
             raise ValueError("divisions and archive_size must be >= 1")
-        self._rng = np.random.default_rng(seed)
-        self._random = RandomSampler(seed=seed)
-        self._search_space = IntersectionSearchSpace()
-        self._n_startup_trials = n_startup_trials
+        super().__init__(seed=seed, n_startup_trials=n_startup_trials)
         self._divisions = divisions
         self._archive_size = archive_size
         self._crossover_prob = crossover_prob
         self._crossover_eta = crossover_eta
         self._mutation_eta = mutation_eta
         self._mutation_prob = mutation_prob
-
-    def reseed_rng(self) -> None:
-        self._rng = np.random.default_rng()
-        self._random.reseed_rng()
-
-    def infer_relative_search_space(
-        self, study: Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        space = self._search_space.calculate(study)
-        return {name: dist for name, dist in space.items() if not dist.single()}
 
     def archive(self, study: Study) -> list[FrozenTrial]:
         """The non-dominated feasible COMPLETE trials, truncated to ``archive_size``."""
@@ -284,15 +222,6 @@ class PESA2Sampler(BaseSampler):
                 x = polynomial_mutation(x, self._mutation_eta, self._rng)
             child[name] = external(dist, float(decode(dist, x)))
         return child
-
-    def sample_independent(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        return self._random.sample_independent(study, trial, param_name, param_distribution)
 
 
 def make_pesa2(
