@@ -197,6 +197,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
             raise unknown_name("strategy", name, strategy_names())
     objectives = parse_objectives(args.objectives or suite.objectives)
+    names = usable_strategies(names, objectives, skip_unusable=args.strategies == ["all"])
     if args.live:
         return compare_live(args, suite, names, objectives)
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits.csv"
@@ -229,6 +230,26 @@ def run_compare(args: argparse.Namespace) -> int:
     write_json(out, document)
     log(f"wrote {out}")
     return 0
+
+
+def usable_strategies(names: list[str], objectives, *, skip_unusable: bool) -> list[str]:
+    """The strategies whose sampler can be built here (gp needs torch), checked before any
+    run: an unusable one named explicitly is an error; under `all` it is skipped, said once."""
+    from mobench.strategies import make_sampler
+
+    directions = [o.direction.value for o in objectives]
+    usable = []
+    for name in names:
+        try:
+            if name != "grid":  # needs the problem's grid; always available
+                make_sampler(name, seed=0, directions=directions)
+        except UsageError as exc:
+            if not skip_unusable:
+                raise
+            log(f"skipping {name}: {exc}")
+            continue
+        usable.append(name)
+    return usable
 
 
 def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) -> int:

@@ -135,6 +135,25 @@ def test_compare_rejects_unknown_strategies(table, capsys):
     assert "unknown strategy 'foo'" in capsys.readouterr().err
 
 
+def test_strategies_that_cannot_run_here_fail_before_any_run(table, tmp_path, capsys,
+                                                             monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch" else real(name, *a))
+    out = tmp_path / "cmp"
+    argv = ["compare", "mnist-mlp", "--table", str(table), "--budget", "3", "--seeds", "1",
+            "--out", str(out), "--strategies"]
+    assert main([*argv, "random,gp"]) == 2
+    assert "strategy 'gp' needs torch" in capsys.readouterr().err and not out.exists()
+    monkeypatch.setattr("mobench.strategies.strategy_names", lambda: ["random", "gp"])
+    assert main([*argv, "all"]) == 0  # `all` skips it and says so
+    assert "skipping gp: strategy 'gp' needs torch" in capsys.readouterr().err
+    (doc,) = out.glob("compare-*.json")
+    assert json.loads(doc.read_text())["strategies"] == ["random"]
+
+
 @pytest.mark.slow
 def test_live_comparison_trains_for_real(tmp_path, capsys):
     out = tmp_path / "live"
