@@ -1,4 +1,4 @@
-"""`python -m mobench <verb>`: profile, hw, data, suites.
+"""`python -m mobench <verb>`: the argument parser of every verb, and `main`.
 
 Heavy imports (TensorFlow, keras-tuner) happen inside the verbs, so `--help` is instant.
 """
@@ -9,8 +9,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from mobench import __version__
 from mobench.errors import MobenchError, UsageError
@@ -18,34 +19,23 @@ from mobench.errors import MobenchError, UsageError
 DEFAULT_RESULTS = Path("results")
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+def checked_number(kind: type, ok: Callable[[float], bool], expected: str
+                   ) -> Callable[[str], Any]:
+    """An argparse `type` that parses `kind` and accepts values for which `ok` holds."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text}")
+        return value
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+positive_int = checked_number(int, lambda v: v >= 1, "a positive integer")
+non_negative_int = checked_number(int, lambda v: v >= 0, "an integer >= 0")
+positive_float = checked_number(float, lambda v: 0 < v < float("inf"), "a positive number")
 
 
 def bounded(parse, limit: float):
