@@ -197,14 +197,16 @@ def run_compare(args: argparse.Namespace) -> int:
 
             raise unknown_name("strategy", name, strategy_names())
     objectives = parse_objectives(args.objectives or suite.objectives)
-    names = usable_strategies(names, objectives, skip_unusable=args.strategies == ["all"])
+    skip_unusable = args.strategies == ["all"]
     if args.live:
-        return compare_live(args, suite, names, objectives)
+        return compare_live(args, suite, usable_strategies(names, objectives, skip_unusable),
+                            objectives)
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits.csv"
     header, frame = load_table(path)
     if header["suite"] != suite.name:
         raise UsageError(f"{path} is a table of suite {header['suite']!r}, not {suite.name!r}")
     problem = TabularProblem(header, frame, objectives, noise=args.noise)
+    names = usable_strategies(names, objectives, skip_unusable)
     if args.budget > len(frame):
         log(f"note: budget {args.budget} exceeds the table's {len(frame)} configs "
             "(grid strategy stops early)")
@@ -232,7 +234,7 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def usable_strategies(names: list[str], objectives, *, skip_unusable: bool) -> list[str]:
+def usable_strategies(names: list[str], objectives, skip_unusable: bool) -> list[str]:
     """The strategies whose sampler can be built here (gp needs torch), checked before any
     run: an unusable one named explicitly is an error; under `all` it is skipped, said once."""
     from mobench.strategies import make_sampler
