@@ -178,6 +178,9 @@ def replay_all(table_path: str, objective_specs: list[str], noise: str,
             for task, trace in zip(tasks, pool.map(_timed_replay, tasks), strict=True):
                 traces.append(trace[0])
                 timing[task[3]] = timing.get(task[3], 0.0) + trace[1]
+        for name, seconds in timing.items():
+            on_line(f"{name}: {seeds} seeds x {budget} trials in {seconds:.2f} s "
+                    f"(summed over the {jobs} processes)")
     else:
         for task in tasks:
             trace, seconds = _timed_replay(task)

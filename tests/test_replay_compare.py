@@ -98,6 +98,17 @@ def test_corrupt_and_foreign_tables(tmp_path, table):
         load_table(table)
 
 
+def test_replay_in_processes_matches_one_process_and_reports_time(table):
+    lines: list[str] = []
+    args = (str(table), ["val_accuracy", "train_time"], "median", ["random", "nsga2"])
+    serial, _ = replay_all(*args, seeds=2, budget=8, on_line=lambda _: None)
+    parallel, timing = replay_all(*args, seeds=2, budget=8, jobs=2, on_line=lines.append)
+    assert [(t.strategy, t.seed, t.points) for t in serial] == [
+        (t.strategy, t.seed, t.points) for t in parallel]
+    assert set(timing) == {"random", "nsga2"} and len(lines) == 2
+    assert lines[0].startswith("random: 2 seeds x 8 trials in ")
+
+
 def test_analysis_normalises_by_the_true_front_and_tests_against_random(table):
     traces, timing = replay_all(str(table), ["val_accuracy", "train_time"], "median",
                                 ["random", "nsga2"], seeds=4, budget=20, on_line=lambda _: None)
