@@ -307,3 +307,23 @@ def test_median_attainment_surface_in_objective_units():
     # accuracy back in its own units and direction: -(-2 + 0.5 * 2) = 1, -(-2 + 1 * 2) = 0
     got = sorted(map(tuple, surfaces["s"].tolist()))
     assert got == [(0.0, 5.0), (1.0, 10.0)]
+
+
+def test_average_rank_across_problems(tmp_path):
+    doc = json.loads((FIXTURES / "comparisons" / "compare-mnist-mlp.json").read_text())
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "a.json").write_text(json.dumps(doc))
+    final = max(f["budget"] for f in doc["final"])
+    medians = {"random": 0.5, "nsga2": 0.9, "motpe": 0.7}
+    for f in doc["final"]:
+        if f["budget"] == final:
+            f["median"] = medians[f["strategy"]]
+    doc["suite"] = "other"
+    (results / "b.json").write_text(json.dumps(doc))
+    assert report([str(results), "--out", str(tmp_path / "out"), "--format", "md"]) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    table = md[md.index("Average rank across 2 problems"):]
+    # fixture: all three tie at the final budget (rank 2 each); b: nsga2 1, motpe 2, random 3
+    assert table.index("| nsga2 | 1.50 |") < table.index("| motpe | 2.00 |") \
+        < table.index("| random | 2.50 |")

@@ -73,7 +73,36 @@ def comparison(results: Results) -> Section | None:
     for source, rows in frame.groupby("source", sort=True):
         doc = results.documents[source]
         blocks.extend(document_blocks(source, doc, rows))
+    ranks = rank_table({source: results.documents[source]
+                        for source in sorted(frame["source"].unique())})
+    if ranks is not None:
+        blocks.append(ranks)
     return Section("Strategy comparison", "comparison", blocks)
+
+
+def rank_table(documents: dict[str, dict[str, Any]]) -> Table | None:
+    """Average rank per strategy across problems (comparison documents) by the median
+    hypervolume at each one's final budget; strategies present in every problem only."""
+    from mobench.indicators import average_ranks
+
+    medians: dict[str, dict[str, float]] = {}
+    for source, doc in documents.items():
+        final = [f for f in doc.get("final") or [] if isinstance(f, dict)
+                 and number(f.get("budget")) is not None and number(f.get("median")) is not None]
+        if final:
+            last = max(number(f["budget"]) for f in final)
+            medians[source] = {str(f.get("strategy")): number(f["median"]) for f in final
+                               if number(f["budget"]) == last}
+    if len(medians) < 2:
+        return None
+    common = sorted(set.intersection(*(set(m) for m in medians.values())))
+    if len(common) < 2:
+        return None
+    ranks = average_ranks({s: [m[s] for m in medians.values()] for s in common})
+    rows = [[s, f"{r:.2f}"] for s, r in sorted(ranks.items(), key=lambda item: item[1])]
+    return Table(["strategy", "average rank"], rows,
+                 caption=f"Average rank across {len(medians)} problems (1 = best; by median "
+                 "hypervolume at each problem's final budget; strategies run on all of them)")
 
 
 def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame) -> list:
