@@ -80,6 +80,18 @@ def test_generate_is_seeded_and_in_range():
     assert not np.array_equal(a, hypermodel.generate(model, 5, seed=4))
 
 
+def test_train_flops_count_both_optimiser_steps():
+    from mobench.profiling.flops import model_flops
+
+    _, _, model = build("small")
+    g = model_flops(model.generator)["forward_per_sample"]
+    d = model_flops(model.discriminator)["forward_per_sample"]
+    counted = model_flops(model)
+    assert g > 0 and d > 0 and counted["forward_per_sample"] == g + d
+    # D step: G + 2 x (D forward + backward); G step: (G + D) forward + backward
+    assert counted["train_per_sample"] == (g + 2 * 3 * d) + 3 * (g + d)
+
+
 def test_frechet_distance_of_identical_gaussians_is_zero():
     rng = np.random.default_rng(0)
     a = rng.standard_normal((5, 5))

@@ -65,6 +65,13 @@ class DCGAN(keras.Model):
     def call(self, inputs, training: bool = False):
         return self.generator(self._noise(keras.ops.shape(inputs)[0]), training=training)
 
+    def train_flops_per_sample(self, forward_of) -> int:
+        """FLOPs of `train_step` per real image, with backward = 2 x forward: the D step runs G
+        once and D forward and backward on a real and a fake image (G + 6 D), the G step runs G
+        and D forward and backward (3 G + 3 D)."""
+        g, d = forward_of(self.generator), forward_of(self.discriminator)
+        return 4 * g + 9 * d
+
     def train_step(self, data):
         import tensorflow as tf
 

@@ -172,13 +172,17 @@ def model_flops(model: Any) -> dict:
 
     ``train_per_sample`` = 3 x forward: backward costs ~2x forward (gradients w.r.t. activations
     and w.r.t. weights), the usual convention (Kaplan et al. 2020); optimizer updates excluded.
-    A layer shared between several calls is counted once.
+    A model with a train step of its own says what it costs in ``train_flops_per_sample(
+    forward_of)``. A layer shared between several calls is counted once.
     """
     rows: list[dict] = []
     uncounted: list[str] = []
     _walk(model, "", rows, uncounted)
     forward = sum(r["forward_flops"] for r in rows if r["forward_flops"] is not None)
-    return {"forward_per_sample": forward, "train_per_sample": 3 * forward,
+    custom = getattr(model, "train_flops_per_sample", None)  # a train_step of its own (GAN)
+    train = custom(lambda part: model_flops(part)["forward_per_sample"]) if callable(custom) \
+        else 3 * forward
+    return {"forward_per_sample": forward, "train_per_sample": train,
             "per_layer": rows, "uncounted_layers": uncounted}
 
 
