@@ -191,7 +191,13 @@ def evaluate(
     metrics = dict(run.metrics)
     quality = getattr(hypermodel, "quality_metrics", None)  # e.g. the GAN's fcd
     if quality is not None:
-        metrics.update(quality(model, dataset, seed=seed))
+        # numbers are measurements; the rest (classifier_id, n, seed) says what they compare
+        # against, so two fcd values are comparable only when it matches
+        from mobench.quality import split_result
+
+        measured, context = split_result(quality(model, dataset, seed=seed))
+        metrics.update(measured)
+        base["provenance"]["quality"] = context
     profile = None
     if profile_modes:
         from mobench.profiling.run import profile_suite

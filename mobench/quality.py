@@ -251,3 +251,9 @@ def quality_metrics(generator: Any, dataset: Dataset, n: int | None = None, seed
     return {"fcd": frechet_distance(*_gaussian(real), *_gaussian(fake)),
             "classifier_score": _score(probs), "n": n, "seed": seed,
             "classifier_id": getattr(classifier, "mobench_id", None), "dataset": dataset.describe()}
+
+
+def split_result(result: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """A `quality_metrics` result as (the measurements, what they were measured against)."""
+    return ({k: float(result[k]) for k in ("fcd", "classifier_score")},
+            {k: result[k] for k in ("n", "seed", "classifier_id")})

@@ -21,8 +21,13 @@ def digits():
 
 
 @pytest.fixture(scope="session")
-def classifier(digits, tmp_path_factory):
-    return quality.feature_classifier(digits, cache_dir=tmp_path_factory.mktemp("mobench-cache"))
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("mobench-cache")
+
+
+@pytest.fixture(scope="session")
+def classifier(digits, cache_dir):
+    return quality.feature_classifier(digits, cache_dir=cache_dir)
 
 
 def build(variant: str, **values):
@@ -143,10 +148,12 @@ def test_a_trained_generator_scores_better_than_an_untrained_one(digits, classif
     assert after["fcd"] < 0.75 * before["fcd"]
     assert after["classifier_score"] > before["classifier_score"]
     assert after["n"] == len(digits.x_val) and after["classifier_id"].startswith("digits-")
-    # the hook `mobench evaluate` calls: numbers only, the same values
-    assert hypermodel.quality_metrics(model, digits, seed=0, classifier=classifier) == {
-        "fcd": pytest.approx(after["fcd"]),
-        "classifier_score": pytest.approx(after["classifier_score"])}
+    # the hook `mobench evaluate` calls, split into metrics and what they compare against
+    measured, context = quality.split_result(
+        hypermodel.quality_metrics(model, digits, seed=0, classifier=classifier))
+    assert measured == {"fcd": pytest.approx(after["fcd"]),
+                        "classifier_score": pytest.approx(after["classifier_score"])}
+    assert context == {"n": after["n"], "seed": 0, "classifier_id": after["classifier_id"]}
 
 
 def test_quality_metrics_rejects_a_bad_sample_size(digits, classifier):
@@ -178,3 +185,16 @@ def test_classifier_cache_is_reused_and_a_corrupt_file_rebuilt(tmp_path, monkeyp
 def test_importing_quality_does_not_import_tensorflow():
     code = "import sys, mobench.quality; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_evaluate_records_fcd_and_the_classifier_it_was_measured_with(digits, classifier,
+                                                                     cache_dir, monkeypatch):
+    from mobench.evaluate import evaluate
+
+    monkeypatch.setenv("MOBENCH_CACHE_DIR", str(cache_dir))  # the classifier trained above
+    record = evaluate(get_suite("mnist-gan"), digits, variant="small", epochs=1)
+    assert record.status.value == "ok", record.reason
+    assert record.metrics["fcd"] > 0 and 1 <= record.metrics["classifier_score"] <= 10
+    assert record.provenance["quality"] == {"n": len(digits.x_val), "seed": 0,
+                                            "classifier_id": classifier.mobench_id}
+    assert {"fcd", "classifier_score"} <= set(record.objectives())

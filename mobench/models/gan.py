@@ -206,10 +206,9 @@ class GAN(SuiteHyperModel):
         return model.sample(n, seed)
 
     def quality_metrics(self, model: DCGAN, dataset, seed: int = 0,
-                        **kwargs: Any) -> dict[str, float]:
-        """`fcd` and `classifier_score` of the model's samples (numbers only; see
-        `mobench.quality.quality_metrics` for the full result with `classifier_id`)."""
+                        **kwargs: Any) -> dict[str, Any]:
+        """`fcd` and `classifier_score` of the model's samples, with what they were measured
+        against (`n`, `seed`, `classifier_id`, `dataset`): `mobench.quality.quality_metrics`."""
         from mobench.quality import quality_metrics
 
-        result = quality_metrics(model, dataset, seed=seed, **kwargs)
-        return {"fcd": result["fcd"], "classifier_score": result["classifier_score"]}
+        return quality_metrics(model, dataset, seed=seed, **kwargs)
