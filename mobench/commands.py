@@ -180,7 +180,6 @@ def run_table(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     from mobench.compare import analyse, comparison_document, replay_all
-    from mobench.display import table
     from mobench.objectives import parse_objectives
     from mobench.profiling.hardware import fingerprint
     from mobench.provenance import provenance
@@ -222,16 +221,26 @@ def run_compare(args: argparse.Namespace) -> int:
         objectives=objectives, strategies=names, seeds=args.seeds, budget=args.budget,
         analysis=analysis, timing_s=timing,
         provenance=provenance(fingerprint(tensorflow=False), 0))
-    print(table(["budget", "strategy", "median HV", "IQR", "rank", "significant vs"],
-                [[str(r["budget"]), r["strategy"], f"{r['median']:.4f}", f"{r['iqr']:.4f}",
-                  f"{r['rank']:g}", ", ".join(f"{t['b'] if t['a'] == r['strategy'] else t['a']}"
-                                            f" (p={t['p_holm']:.3g}, {t['better']} better)"
-                                            for t in r["tests"] if t["significant"]) or "-"]
-                 for r in analysis["final"]]))
+    print(final_table_text(analysis["final"]))
     out = args.out / f"compare-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     write_json(out, document)
     log(f"wrote {out}")
     return 0
+
+
+def final_table_text(rows: list[dict]) -> str:
+    """The comparison's final table for the console: per budget, best rank first."""
+    from mobench.display import table
+
+    def significant(r: dict) -> str:
+        return ", ".join(f"{t['b'] if t['a'] == r['strategy'] else t['a']} "
+                         f"(p={t['p_holm']:.3g}, {t['better']} better)"
+                         for t in r["tests"] if t["significant"]) or "-"
+
+    return table(["budget", "strategy", "median HV", "IQR", "rank", "significant vs"],
+                 [[str(r["budget"]), r["strategy"], f"{r['median']:.4f}", f"{r['iqr']:.4f}",
+                   f"{r['rank']:g}", significant(r)]
+                  for r in sorted(rows, key=lambda r: (r["budget"], r["rank"]))])
 
 
 def usable_strategies(names: list[str], objectives, skip_unusable: bool) -> list[str]:
@@ -258,7 +267,6 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
     """The comparison protocol on real training runs; normalised by the pooled points."""
     from mobench.compare import analyse, comparison_document, run_strategy
     from mobench.data import load_dataset
-    from mobench.display import table
     from mobench.profiling.hardware import fingerprint
     from mobench.provenance import provenance
     from mobench.suites import check_values
@@ -292,9 +300,7 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
         objectives=objectives, strategies=names, seeds=args.seeds, budget=args.budget,
         analysis=analysis, timing_s=timing,
         provenance=provenance(fingerprint(), 0, suite_version=suite.version))
-    print(table(["budget", "strategy", "median HV", "IQR", "rank"],
-                [[str(r["budget"]), r["strategy"], f"{r['median']:.4f}", f"{r['iqr']:.4f}",
-                  f"{r['rank']:g}"] for r in analysis["final"]]))
+    print(final_table_text(analysis["final"]))
     out = args.out / f"compare-live-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     write_json(out, document)
     log(f"wrote {out}")

@@ -141,6 +141,20 @@ def test_compare_cli_writes_a_comparison_document(table, tmp_path, capsys):
     assert len(doc["runs"]) == 6 and "median HV" in capsys.readouterr().out
 
 
+def test_console_final_table_lists_best_rank_first_with_significance():
+    from mobench.commands import final_table_text
+
+    test = {"a": "b", "b": "a", "p_holm": 0.01, "significant": True, "better": "b"}
+    rows = [{"budget": 30, "strategy": "a", "median": 0.5, "iqr": 0.1, "rank": 2.0,
+             "tests": [test]},
+            {"budget": 30, "strategy": "b", "median": 0.9, "iqr": 0.1, "rank": 1.0,
+             "tests": [test]},
+            {"budget": 10, "strategy": "a", "median": 0.4, "iqr": 0.1, "rank": 1.0, "tests": []}]
+    lines = final_table_text(rows).splitlines()[2:]
+    assert [line.split()[:2] for line in lines] == [["10", "a"], ["30", "b"], ["30", "a"]]
+    assert lines[1].endswith("a (p=0.01, b better)") and lines[0].endswith("-")
+
+
 def test_compare_rejects_unknown_strategies(table, capsys):
     assert main(["compare", "mnist-mlp", "--table", str(table), "--strategies", "foo"]) == 2
     assert "unknown strategy 'foo'" in capsys.readouterr().err
