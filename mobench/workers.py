@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mobench.errors import MobenchError, UsageError
+from mobench.errors import MobenchError, UsageError, unknown_name
 from mobench.storages import StorageSettings
 
 SPEC_ENV = "MOBENCH_WORKER_SPEC"
@@ -72,6 +72,7 @@ class TuneSpec:
 def tune_spec(args: argparse.Namespace) -> TuneSpec:
     """The spec of a `tune` command, checked without TensorFlow (bad input exits 2 at once)."""
     from mobench.constraints import parse_constraint
+    from mobench.data import DATASET_NAMES
     from mobench.objectives import parse_objectives
     from mobench.storages import normalize_url
     from mobench.strategies import strategy_names
@@ -79,12 +80,8 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
     from mobench.tuning import DEFAULT_STORAGE, check_study_name
 
     suite = get_suite(args.suite, args.suites_dir)
-    from mobench.data import DATASET_NAMES
-
     dataset = args.dataset or suite.dataset
     if dataset not in DATASET_NAMES:
-        from mobench.errors import unknown_name
-
         error = unknown_name("dataset", dataset, DATASET_NAMES)
         raise error if args.dataset else UsageError(f"{suite.path}: dataset: {error}")
     if args.objectives is not None and not args.objectives:
@@ -93,8 +90,6 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
     objectives = parse_objectives(specs)
     constraints = [parse_constraint(text).text for text in args.constraint]
     if args.strategy not in strategy_names():
-        from mobench.errors import unknown_name
-
         raise unknown_name("strategy", args.strategy, strategy_names())
     name = args.study if args.study is not None else "-".join(
         [suite.name, args.strategy, f"s{args.seed}", *(o.name for o in objectives)])

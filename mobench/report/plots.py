@@ -265,7 +265,7 @@ def attainment_surfaces(surfaces: dict[str, np.ndarray], spec: Spec, title: str,
     cols = min(3, n)
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(3.2 * cols + 0.6, 2.8 * rows + 0.9), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
     for k, (name, pts) in enumerate(surfaces.items()):
         ax = axes[k]
         if reference is not None and len(reference):
