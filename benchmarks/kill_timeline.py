@@ -22,8 +22,8 @@ from pathlib import Path
 
 import optuna
 
-from mobench.storages import make_storage, normalize_url
-from mobench.supervisor import timeline
+from mobench.study.storages import make_storage, normalize_url
+from mobench.study.supervisor import timeline
 
 VICTIM = 4
 

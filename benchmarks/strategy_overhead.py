@@ -30,7 +30,7 @@ def measure(name: str, history: int, repeats: int) -> tuple[list[float], float]:
     import optuna
 
     from mobench.strategies import make_sampler
-    from mobench.strategies.problems import get_problem
+    from mobench.testing.problems import get_problem
 
     problem = get_problem("zdt1")
     grid = {v.name: [0.0] for v in problem.variables} if name == "grid" else None

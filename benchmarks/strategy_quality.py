@@ -33,7 +33,7 @@ def run_one(job: tuple[str, str, int, int]) -> Result:
     import optuna
 
     from mobench.strategies import make_sampler
-    from mobench.strategies.problems import get_problem
+    from mobench.testing.problems import get_problem
 
     name, problem_name, seed, budget = job
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -23,9 +23,9 @@ def main() -> int:
 
     from mobench.data import load_dataset
     from mobench.display import nbytes, seconds
-    from mobench.evaluate import evaluate
     from mobench.profiling.profiler import ProfileSettings
     from mobench.profiling.run import profile_suite
+    from mobench.profiling.training import evaluate
     from mobench.suites import get_suite
 
     data = load_dataset("digits", announce=lambda _: None)

@@ -6,7 +6,13 @@ pandas only when `mobench.load_results` is first used.
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# TensorFlow's CPU allocator counts every tensor only when it is its BFC allocator; read when
+# TensorFlow makes its first CPU allocation, so it works even if TensorFlow is imported already
+# (see mobench.profiling.memory). A user's own setting wins.
+os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
 __version__ = "0.1.0"
 

@@ -1,9 +1,14 @@
-"""Stored JSON documents: written atomically (write, fsync, rename), read as data only."""
+"""Stored documents: written atomically (write, fsync, rename), read as data only, and the
+provenance every result carries (hardware, versions, git commit, time, command line)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -44,3 +49,42 @@ def read_json(path: str | os.PathLike) -> Any:
         raise UsageError(f"{path}: no such file") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid JSON: {exc}") from exc
+
+
+@functools.cache
+def mobench_version() -> str:
+    """The installed mobench's version (from the package metadata, which the build reads from
+    `mobench/__init__.py`)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mobench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def git_commit(start: Path | None = None) -> str | None:
+    """The commit of the checkout holding mobench (or `start`), '+dirty' when modified."""
+    where = start or Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=where, capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{sha}+dirty" if dirty.strip() else sha
+
+
+def provenance(fingerprint: dict[str, Any], seed: int, **extra: Any) -> dict[str, Any]:
+    """Everything a reader needs to reproduce or compare a result."""
+    return {
+        "mobench_version": mobench_version(),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "git_commit": git_commit(),
+        "seed": seed,
+        "hardware_id": fingerprint.get("hardware_id"),
+        "hardware": fingerprint,
+        **extra,
+    }

@@ -16,11 +16,12 @@ class UsageError(MobenchError):
 
 
 class TrialFailed(MobenchError):
-    """One trial or one profiled mode failed: record the reason and go on."""
+    """One trial could not be measured: the trial loop records it as infeasible with this
+    reason (and whatever `values` were measured) and goes on."""
 
-
-class BudgetExceeded(TrialFailed):
-    """Out of memory, time or size cap: an infeasible data point, not a crash."""
+    def __init__(self, message: str, values: dict[str, float] | None = None) -> None:
+        super().__init__(message)
+        self.values = dict(values or {})
 
 
 class FatalError(MobenchError):

@@ -73,6 +73,7 @@ class ModeProfile:
     throughput: float | None = None  # training samples/s = batch / median step time
     peak_memory_bytes: int | None = None  # allocator peak over warm-up + timed steps
     peak_memory_reason: str | None = None  # why peak_memory_bytes is absent
+    peak_memory_method: str | None = None  # how it was measured (mobench.profiling.memory)
     achieved_flops_per_s: float | None = None
     peak_fraction: float | None = None  # achieved / measured dense-matmul peak
     inference: Inference | None = None
@@ -175,3 +176,65 @@ def check_document(d: object, kind: str) -> None:
         )
     if d.get("kind") != kind:
         raise UsageError(f"expected a {kind!r} document, found kind {d.get('kind')!r}")
+
+
+@dataclass(frozen=True)
+class EvaluationRecord:
+    """One training run of one configuration."""
+
+    suite: str
+    suite_version: int
+    variant: str | None
+    hyperparameters: dict[str, Any]
+    dataset: dict[str, Any]
+    epochs: int
+    batch_size: int
+    seed: int
+    status: Status
+    reason: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)  # last-epoch logs, fcd, ...
+    train_time_s: float | None = None  # the whole training budget
+    epoch_times_s: tuple[float, ...] = ()
+    peak_memory_bytes: int | None = None
+    peak_memory_reason: str | None = None
+    peak_memory_method: str | None = None
+    params: int | None = None
+    flops: dict[str, Any] = field(default_factory=dict)
+    profile: ProfileRecord | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def objectives(self) -> dict[str, float | int]:
+        """Canonical objective values; measurements that were not taken are absent."""
+        out: dict[str, float | int] = {}
+        if self.profile is not None:
+            out.update(self.profile.objectives())
+        if self.params is not None:
+            out["params"] = self.params
+        if self.flops.get("train_per_sample") is not None:
+            out["flops"] = self.flops["train_per_sample"]
+        if self.status is Status.OK:
+            out.update(self.metrics)
+            out["train_time"] = self.train_time_s
+            if self.peak_memory_bytes is not None:
+                out["peak_memory"] = self.peak_memory_bytes
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["status"] = self.status.value
+        d["epoch_times_s"] = list(self.epoch_times_s)
+        d["profile"] = self.profile.to_dict() if self.profile else None
+        return {"schema_version": SCHEMA_VERSION, "kind": "evaluation", **d,
+                "objectives": self.objectives()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EvaluationRecord:
+        check_document(d, "evaluation")
+        kw = {f.name: d.get(f.name) for f in fields(cls)}
+        kw["status"] = Status(d["status"])
+        kw["epoch_times_s"] = tuple(d.get("epoch_times_s") or ())
+        kw["profile"] = ProfileRecord.from_dict(d["profile"]) if d.get("profile") else None
+        kw["metrics"] = d.get("metrics") or {}
+        kw["flops"] = d.get("flops") or {}
+        kw["provenance"] = d.get("provenance") or {}
+        return cls(**kw)

@@ -1,6 +1,6 @@
 """keras-tuner compatible tuners that measure resources and return a true Pareto front.
 
-    from mobench.tuners import RandomSearch   # instead of: from keras_tuner import RandomSearch
+    from mobench.tuners import RandomSearch  # instead of: from keras_tuner import RandomSearch
     tuner = RandomSearch(build_model, objective=["val_accuracy", "train_time"], max_trials=10,
                          executions_per_trial=1, directory="my_dir", project_name="helloworld")
     tuner.search(x_train, y_train, epochs=5, validation_split=0.2)
@@ -18,13 +18,13 @@ the completed trials, reference point 1.1 in every objective; ties by trial numb
 
 from __future__ import annotations
 
-import gc
 import shutil
 from pathlib import Path
 from typing import Any
 
 from mobench.errors import UsageError
 from mobench.objectives import Objective, parse_objective
+from mobench.study.evaluator import ConfigEvaluator, Trained
 
 
 def as_objectives(objective: Any) -> tuple[Objective, ...]:
@@ -43,40 +43,6 @@ def as_objectives(objective: Any) -> tuple[Objective, ...]:
     return tuple(out)
 
 
-def suggest(trial, hp) -> Any:
-    """The Optuna trial's value for one keras-tuner hyperparameter."""
-    import keras_tuner as kt
-
-    hps = kt.engine.hyperparameters
-    if isinstance(hp, hps.Fixed):
-        return hp.value
-    if isinstance(hp, hps.Boolean):
-        return trial.suggest_categorical(hp.name, [False, True])
-    if isinstance(hp, hps.Choice):
-        return trial.suggest_categorical(hp.name, list(hp.values))
-    log = hp.sampling == "log"
-    if isinstance(hp, hps.Int):
-        step = 1 if log else (hp.step or 1)
-        return trial.suggest_int(hp.name, hp.min_value, hp.max_value, step=step, log=log)
-    if isinstance(hp, hps.Float):
-        step = None if log or not hp.step else hp.step
-        return trial.suggest_float(hp.name, hp.min_value, hp.max_value, step=step, log=log)
-    raise UsageError(f"hyperparameter {hp.name!r}: unsupported type {type(hp).__name__}")
-
-
-def trial_hyperparameters(trial):
-    """keras-tuner HyperParameters whose every new hyperparameter is asked of `trial`."""
-    import keras_tuner as kt
-
-    class TrialHyperParameters(kt.HyperParameters):
-        def _retrieve(self, hp):
-            if hp.name not in self.values and not hp.conditions:
-                self.values[hp.name] = suggest(trial, hp)
-            return super()._retrieve(hp)
-
-    return TrialHyperParameters()
-
-
 class ParetoSearch:
     """keras-tuner's Tuner call shape over an Optuna study with a mobench strategy."""
 
@@ -90,9 +56,9 @@ class ParetoSearch:
         import keras_tuner as kt
         from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
-        from mobench.constraints import parse_constraint
+        from mobench.objectives import parse_constraint
         from mobench.strategies import make_sampler
-        from mobench.tuning import open_study
+        from mobench.study.studies import open_study
 
         if max_trials < 1 or executions_per_trial < 1:
             raise UsageError("max_trials and executions_per_trial must be positive")
@@ -119,56 +85,11 @@ class ParetoSearch:
     # -- search ---------------------------------------------------------------------------
     def search(self, *fit_args: Any, epochs: int = 1, **fit_kwargs: Any) -> None:
         """Run trials until `max_trials` are complete, as `keras_tuner.Tuner.search`."""
-        from mobench.tuning import run_trials
+        from mobench.study.loop import run_trials
 
         fit_kwargs.pop("verbose", None)
-        run_trials(self.study, lambda trial: self._run_trial(trial, fit_args, epochs, fit_kwargs),
-                   {}, self.objectives, self.max_trials, on_line=print)
-
-    def _run_trial(self, trial, fit_args, epochs, fit_kwargs):
-        import keras
-        import numpy as np
-
-        from mobench.evaluate import cheap_objectives, train_measured
-        from mobench.tuning import TrialOutcome
-
-        hp = trial_hyperparameters(trial)
-        runs = []
-        for execution in range(self.executions_per_trial):
-            keras.backend.clear_session()
-            gc.collect()
-            keras.utils.set_random_seed(self.seed + execution)
-            model = self.hypermodel.build(hp)
-            params, flops = cheap_objectives(model)
-            known = {"params": params, "flops": flops["train_per_sample"]}
-            broken = [c.text for c in self.constraints
-                      if c.cheap and not c.satisfied(known[c.name])]
-            if broken:
-                return TrialOutcome(known, self._violations(known),
-                                    infeasible_reason=f"violates {', '.join(broken)}")
-            run = train_measured(self.hypermodel, hp, model, *fit_args, epochs=epochs,
-                                 **dict(fit_kwargs))
-            if run.status.value != "ok":
-                return TrialOutcome(known, self._violations(known),
-                                    infeasible_reason=f"{run.status.value}: {run.reason}")
-            runs.append(run)
-        model.save(self.project_dir / f"trial_{trial.number}.keras")
-        values: dict[str, float] = dict(known)
-        for key in runs[0].metrics:  # averaged over executions, as keras-tuner does
-            values[key] = float(np.mean([r.metrics[key] for r in runs]))
-        values["train_time"] = float(np.mean([r.train_time_s for r in runs]))
-        peaks = [r.peak_memory_bytes for r in runs if r.peak_memory_bytes is not None]
-        if peaks:
-            values["peak_memory"] = max(peaks)
-        missing = [o.name for o in self.objectives if o.name not in values]
-        if missing:
-            raise UsageError(f"objective {missing[0]!r} was not measured; the model logs: "
-                             f"{', '.join(sorted(values))}")
-        return TrialOutcome(values, self._violations(values))
-
-    def _violations(self, values: dict[str, float]) -> tuple[float, ...]:
-        return tuple(c.violation(values[c.name]) if c.name in values else 1.0
-                     for c in self.constraints)
+        evaluator = SearchEvaluator(self, fit_args, epochs, fit_kwargs)
+        run_trials(self.study, evaluator, {}, self.objectives, self.max_trials, on_line=print)
 
     # -- results --------------------------------------------------------------------------
     def ranked_trials(self) -> list:
@@ -177,17 +98,16 @@ class ParetoSearch:
         import numpy as np
         from optuna.trial import TrialState
 
-        from mobench.tuning import is_feasible
+        from mobench.pareto import bounds, is_feasible, minimisation, normalise, pareto_ranks
 
         trials = [t for t in self.study.get_trials(states=(TrialState.COMPLETE,))
                   if is_feasible(t)]
         if not trials:
             return []
-        points = np.array([[o.minimized(v) for o, v in zip(self.objectives, t.values,
-                                                            strict=True)] for t in trials])
-        low, high = points.min(axis=0), points.max(axis=0)
-        scaled = (points - low) / np.where(high > low, high - low, 1.0)
-        ranks = moocore.pareto_rank(scaled)
+        points = minimisation([t.values for t in trials],
+                              [o.direction.value for o in self.objectives])
+        scaled = normalise(points, *bounds(points))
+        ranks = pareto_ranks(scaled)
         contribution = np.zeros(len(trials))
         front = ranks == ranks.min()
         contribution[front] = moocore.hv_contributions(scaled[front], ref=np.full(
@@ -256,44 +176,46 @@ class GridSearch(ParetoSearch):
     strategy = "grid"
 
     def _sampler_grid(self) -> dict[str, list[Any]]:
+        from mobench.study.space import discover_grid
+
         return discover_grid(self.hypermodel)
 
 
-def grid_values(hp) -> list[Any]:
-    import keras_tuner as kt
-    import numpy as np
+class SearchEvaluator(ConfigEvaluator):
+    """A trial of a `ParetoSearch`: the user's build function, trained on the user's `fit`
+    arguments `executions_per_trial` times; metrics and times averaged as keras-tuner does."""
 
-    hps = kt.engine.hyperparameters
-    if isinstance(hp, hps.Fixed):
-        return [hp.value]
-    if isinstance(hp, hps.Boolean):
-        return [False, True]
-    if isinstance(hp, hps.Choice):
-        return list(hp.values)
-    if isinstance(hp, (hps.Int, hps.Float)) and hp.sampling in (None, "linear"):
-        step = hp.step or (1 if isinstance(hp, hps.Int) else None)
-        if step:
-            n = int(round((hp.max_value - hp.min_value) / step)) + 1
-            values = [hp.min_value + i * step for i in range(n)]
-            return [int(v) for v in values] if isinstance(hp, hps.Int) else \
-                [float(np.round(v, 12)) for v in values]
-    raise UsageError(f"GridSearch needs discrete hyperparameters; {hp.name!r} is continuous "
-                     "(give it a step or use Choice)")
+    def __init__(self, tuner: ParetoSearch, fit_args: tuple, epochs: int,
+                 fit_kwargs: dict[str, Any]) -> None:
+        self.tuner, self.fit_args, self.epochs = tuner, fit_args, epochs
+        self.fit_kwargs = fit_kwargs
+        self.objectives, self.constraints = tuner.objectives, tuner.constraints
+        self.seed = tuner.seed
 
+    def configure(self, trial) -> tuple[Any, Any]:
+        from mobench.study.space import trial_hyperparameters
 
-def discover_grid(hypermodel) -> dict[str, list[Any]]:
-    """Every hyperparameter a build function can declare, with all its values."""
-    import keras_tuner as kt
+        return self.tuner.hypermodel, trial_hyperparameters(trial)
 
-    grid: dict[str, list[Any]] = {}
-    pending: list[dict[str, Any]] = [{}]
-    while pending:
-        values = pending.pop()
-        hp = kt.HyperParameters()
-        hp.values.update(values)
-        hypermodel.build(hp)
-        for h in hp.space:
-            if h.name not in grid:
-                grid[h.name] = grid_values(h)
-                pending.extend({**values, h.name: v} for v in grid[h.name])
-    return grid
+    def train(self, trial, hypermodel, hp, model) -> Trained:
+        import numpy as np
+
+        from mobench.models.common import fresh_model
+        from mobench.profiling.training import train_measured
+
+        runs = []
+        for execution in range(self.tuner.executions_per_trial):
+            if execution:
+                model = fresh_model(hypermodel, hp, self.seed + execution)
+            run = train_measured(hypermodel, hp, model, *self.fit_args, epochs=self.epochs,
+                                 **dict(self.fit_kwargs))
+            if run.status.value != "ok":
+                return Trained({}, failure=f"{run.status.value}: {run.reason}")
+            runs.append(run)
+        model.save(self.tuner.project_dir / f"trial_{trial.number}.keras")
+        values = {key: float(np.mean([r.metrics[key] for r in runs])) for key in runs[0].metrics}
+        values["train_time"] = float(np.mean([r.train_time_s for r in runs]))
+        peaks = [r.peak_memory_bytes for r in runs if r.peak_memory_bytes is not None]
+        if peaks:
+            values["peak_memory"] = max(peaks)
+        return Trained(values)

@@ -21,7 +21,9 @@ from optuna.distributions import IntDistribution
 from mobench.cli import main
 from mobench.objectives import parse_objectives
 from mobench.strategies import make_sampler
-from mobench.tuning import DEFAULT_STORAGE, TrialOutcome, open_study, run_trials
+from mobench.study.loop import run_trials
+from mobench.study.outcome import TrialOutcome
+from mobench.study.studies import DEFAULT_STORAGE, open_study
 
 OBJECTIVES = parse_objectives("val_accuracy,train_time")
 STUDY = "stored"
@@ -266,7 +268,7 @@ def test_saved_models_load_in_safe_mode_only(tmp_path, capsys):
     import keras
 
     from mobench.data import load_dataset
-    from mobench.quality import _load_cached
+    from mobench.models.quality import _load_cached
 
     dataset = load_dataset("digits", limit=50)
     marker = tmp_path / "ran"

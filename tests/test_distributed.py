@@ -29,10 +29,11 @@ from optuna.trial import TrialState
 
 from mobench.cli import main
 from mobench.objectives import parse_objectives
-from mobench.storages import is_transient, journal_path, make_storage, normalize_url, redact
-from mobench.supervisor import supervise, timeline
-from mobench.tuning import TrialOutcome, run_trials
-from mobench.workers import SPEC_ENV, TuneSpec, join_study
+from mobench.study.loop import run_trials
+from mobench.study.outcome import TrialOutcome
+from mobench.study.storages import is_transient, journal_path, make_storage, normalize_url, redact
+from mobench.study.supervisor import supervise, timeline
+from mobench.study.workers import SPEC_ENV, TuneSpec, join_study
 
 TESTS = Path(__file__).parent
 OBJECTIVES = parse_objectives("val_accuracy,train_time")
@@ -79,7 +80,7 @@ class Workers:
     def start(self, spec: TuneSpec, **env: str) -> subprocess.Popen:
         log = self.tmp / f"worker-{len(self.procs)}.log"
         with open(log, "w") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "mobench.workers"], stdout=out,
+            proc = subprocess.Popen([sys.executable, "-m", "mobench.study.workers"], stdout=out,
                                     stderr=subprocess.STDOUT,
                                     env=child_env({SPEC_ENV: spec.to_json(), **env}))
         proc.log = log
@@ -164,8 +165,9 @@ def test_storage_url_forms(tmp_path):
 
 
 def test_fault_specs_and_gpu_shares(monkeypatch):
-    from mobench import faults, supervisor
     from mobench.errors import UsageError
+    from mobench.study import supervisor
+    from mobench.testing import faults
 
     monkeypatch.setenv(faults.ENV, "sleep@7=0.01")
     faults.before_trial(7)  # sleeps 10 ms, the others not at all
@@ -415,27 +417,29 @@ def test_tune_workers_and_trial_timeout_on_digits(tmp_path, monkeypatch, capsys)
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_trains_under_its_scope_across_clear_session():
+def test_fresh_model_builds_and_trains_under_the_mirrored_strategy():
     code = """
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from mobench.distribute import choose, strategy_scope
+from mobench.models.common import fresh_model
+from mobench.profiling.distribute import choose
 assert choose("mirrored", [])[1]["strategy"] == "none"
 assert choose("none", ["/gpu:0", "/gpu:1"])[0] is None
 strategy, info = choose("mirrored", ["/cpu:0", "/cpu:1"])
 assert info == {"requested": "mirrored", "strategy": "MirroredStrategy", "replicas": 2,
                 "devices": ["/cpu:0", "/cpu:1"]}
-with strategy_scope(strategy):
-    keras.backend.clear_session()
-    assert tf.distribute.get_strategy() is strategy
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-    model.compile("sgd", "mse")
-    model.fit(tf.ones((8, 4)), tf.ones((8, 2)), epochs=1, verbose=0)
-    assert "Mirrored" in type(model.weights[0].value).__name__
-assert keras.backend.clear_session.__name__ == "clear_session"
+class Build:
+    def build(self, hp):
+        assert tf.distribute.get_strategy() is strategy
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile("sgd", "mse")
+        return model
+model = fresh_model(Build(), None, seed=0, strategy=strategy)
 assert not tf.distribute.has_strategy()
+model.fit(tf.ones((8, 4)), tf.ones((8, 2)), epochs=1, verbose=0)
+assert "Mirrored" in type(model.weights[0].value).__name__
 print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

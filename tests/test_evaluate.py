@@ -6,8 +6,8 @@ import pytest
 
 from mobench.cli import main
 from mobench.data import load_dataset
-from mobench.evaluate import EvaluationRecord, cheap_objectives, evaluate
-from mobench.records import Status
+from mobench.profiling.training import cheap_objectives, evaluate
+from mobench.records import EvaluationRecord, Status
 from mobench.suites import get_suite, parse_suite
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from mobench import quality
 from mobench.data import load_dataset
+from mobench.models import quality
 from mobench.suites import get_suite
 
 MODES = ("eager", "graph", "xla")
@@ -183,13 +183,13 @@ def test_classifier_cache_is_reused_and_a_corrupt_file_rebuilt(tmp_path, monkeyp
 
 
 def test_importing_quality_does_not_import_tensorflow():
-    code = "import sys, mobench.quality; assert 'tensorflow' not in sys.modules"
+    code = "import sys, mobench.models.quality; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_evaluate_records_fcd_and_the_classifier_it_was_measured_with(digits, classifier,
                                                                      cache_dir, monkeypatch):
-    from mobench.evaluate import evaluate
+    from mobench.profiling.training import evaluate
 
     monkeypatch.setenv("MOBENCH_CACHE_DIR", str(cache_dir))  # the classifier trained above
     record = evaluate(get_suite("mnist-gan"), digits, variant="small", epochs=1)

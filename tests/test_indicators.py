@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mobench import indicators as ind
+from mobench.compare import indicators as ind
 
 
 def test_hypervolume_2d_by_hand():

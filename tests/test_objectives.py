@@ -1,10 +1,10 @@
 import pytest
 
-from mobench.constraints import parse_constraint
 from mobench.errors import UsageError
 from mobench.objectives import (
     CATALOGUE,
     Direction,
+    parse_constraint,
     parse_objective,
     parse_objectives,
     profile_modes,

@@ -10,19 +10,18 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
+from mobench.pareto import nondominated_mask, normalise
 from mobench.strategies.base import decode, encode
 from mobench.strategies.parego import (
     ParEGOSampler,
     augmented_tchebycheff,
     expected_improvement,
-    normalise_objectives,
     simplex_lattice,
 )
 from mobench.strategies.pesa2 import (
     PESA2Sampler,
     box_members,
     hyperbox_indices,
-    nondominated_mask,
     region_tournament,
     select_parent,
     truncate_archive,
@@ -104,7 +103,7 @@ def test_log_encoding_is_uniform_in_log_space() -> None:
 
 def test_augmented_tchebycheff_by_hand() -> None:
     raw = np.array([[2.0, 30.0], [4.0, 10.0], [3.0, 20.0]])
-    f = normalise_objectives(raw, raw.min(axis=0), raw.max(axis=0))
+    f = normalise(raw, raw.min(axis=0), raw.max(axis=0))
     assert f.tolist() == [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]]
     w = np.array([0.3, 0.7])
     # max(0.15, 0.35) + 0.05 * (0.15 + 0.35) = 0.375

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import mobench.benchmarking.runner  # noqa: F401
-import mobench.benchmarking.tables  # noqa: F401
+import mobench.benchmarking.summary  # noqa: F401
 import mobench.data  # noqa: F401
 import mobench.profiling.profiler  # noqa: F401
 from mobench.benchmarking.options import (

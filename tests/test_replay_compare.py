@@ -5,15 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from mobench import indicators as ind
 from mobench.cli import main
-from mobench.compare import analyse, replay_all, run_strategy
+from mobench.compare import indicators as ind
+from mobench.compare.protocol import analyse, replay_all, run_strategy
+from mobench.compare.replay import TabularProblem
+from mobench.compare.tabular import config_key, grid_configs, load_table
 from mobench.documents import write_json
 from mobench.errors import UsageError
 from mobench.objectives import parse_objectives
 from mobench.records import SCHEMA_VERSION
-from mobench.replay import TabularProblem
-from mobench.tables import config_key, grid_configs, load_table
 
 OBJ = parse_objectives("val_accuracy,train_time")
 GRID = {"units_0": [32, 64, 128, 256], "num_layers": [1, 2, 3], "learning_rate": [0.001, 0.01]}
@@ -142,7 +142,7 @@ def test_compare_cli_writes_a_comparison_document(table, tmp_path, capsys):
 
 
 def test_console_final_table_lists_best_rank_first_with_significance():
-    from mobench.commands import final_table_text
+    from mobench.cli.commands import final_table_text
 
     test = {"a": "b", "b": "a", "p_holm": 0.01, "significant": True, "better": "b"}
     rows = [{"budget": 30, "strategy": "a", "median": 0.5, "iqr": 0.1, "rank": 2.0,

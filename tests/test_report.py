@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mobench.cli.report import add_report_parser, run_report
 from mobench.errors import UsageError
-from mobench.report.cli import add_report_parser, run_report
+from mobench.pareto import minimisation, nondominated_mask
 from mobench.report.load import COLUMNS, load_results
-from mobench.report.pareto import nondominated
 from mobench.report.render import md_escape
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
@@ -127,7 +127,7 @@ def test_load_results_is_public_lazy_and_dedupes():
     frame = mobench.load_results([FIXTURES, FIXTURES / "runs" / "tune-mnist-mlp-3obj.json"])
     assert frame["source"].nunique() == 6
     code = ("import mobench, sys; assert 'pandas' not in sys.modules\n"
-            "import mobench.report.cli; assert 'pandas' not in sys.modules\n"
+            "import mobench.cli.report; assert 'pandas' not in sys.modules\n"
             f"mobench.load_results({str(FIXTURES)!r}); assert 'matplotlib' not in sys.modules")
     root = Path(__file__).resolve().parents[1]
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
@@ -247,7 +247,7 @@ def test_one_hardware_no_hardware_section_and_odd_names_plot(tmp_path):
 
 def test_nondominated_respects_directions():
     values = np.array([[0.9, 2.0], [0.95, 4.0], [0.8, 1.0], [0.85, 3.0], [0.9, 2.0]])
-    mask = nondominated(values, ["maximize", "minimize"])
+    mask = nondominated_mask(minimisation(values, ["maximize", "minimize"]))
     assert mask.tolist() == [True, True, True, False, True]  # duplicates both stay
 
 
@@ -256,7 +256,7 @@ def test_md_escape():
 
 
 def _wired() -> bool:
-    from mobench.cli import build_parser
+    from mobench.cli.parser import build_parser
 
     try:
         build_parser().parse_args(["report"])

@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 
 from mobench.errors import UsageError
 from mobench.strategies import make_sampler, strategy_names
-from mobench.strategies.problems import PROBLEMS, get_problem
+from mobench.testing.problems import PROBLEMS, get_problem
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -210,7 +210,7 @@ def test_strategies_never_import_tensorflow() -> None:
         import sys, optuna
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         from mobench.strategies import make_sampler
-        from mobench.strategies.problems import get_problem
+        from mobench.testing.problems import get_problem
         p = get_problem("zdt1")
         for name in {names!r}:
             grid = {{v.name: [0.0] for v in p.variables}} if name == "grid" else None

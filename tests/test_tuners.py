@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from mobench.data import load_dataset
 from mobench.errors import UsageError
-from mobench.tuners import GridSearch, RandomSearch, as_objectives, discover_grid
+from mobench.study.space import discover_grid
+from mobench.tuners import GridSearch, RandomSearch, as_objectives
 
 pytestmark = pytest.mark.slow
 

@@ -7,18 +7,14 @@ import optuna
 import pytest
 
 from mobench.cli import main
-from mobench.errors import UsageError
+from mobench.errors import TrialFailed, UsageError
 from mobench.objectives import parse_objectives
+from mobench.pareto import is_feasible
 from mobench.strategies import make_sampler
-from mobench.tuning import (
-    TrialOutcome,
-    complete_grid,
-    is_feasible,
-    open_study,
-    optuna_space,
-    run_trials,
-    told_values,
-)
+from mobench.study.loop import run_trials
+from mobench.study.outcome import TrialOutcome, told_values
+from mobench.study.space import complete_grid, optuna_space
+from mobench.study.studies import open_study
 
 OBJECTIVES = parse_objectives("val_accuracy,train_time")
 
@@ -106,6 +102,25 @@ def test_ctrl_c_marks_the_running_trial_failed_and_keeps_the_finished(tmp_path):
     assert study.get_trials()[2].user_attrs["fail_reason"] == "interrupted"
 
 
+def test_a_failed_trial_is_recorded_infeasible_and_the_study_goes_on(tmp_path):
+    space = {"units": optuna.distributions.IntDistribution(32, 256, step=32)}
+
+    def unmeasured_on_second(trial):
+        if trial.number == 1:
+            raise TrialFailed("objective 'peak_memory' was not measured", {"params": 7})
+        return toy_evaluator(trial)
+
+    study = toy_study(tmp_path)
+    assert run_trials(study, unmeasured_on_second, space, OBJECTIVES, 4,
+                      on_line=lambda _: None) == 4
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
+    failed = trials[1]
+    assert not is_feasible(failed) and failed.user_attrs["measured"] == {"params": 7}
+    assert failed.user_attrs["infeasible_reason"] == "objective 'peak_memory' was not measured"
+    assert all(is_feasible(t) for t in trials if t.number != 1)
+
+
 def test_a_study_with_other_objectives_is_refused(tmp_path):
     toy_study(tmp_path)
     sampler = make_sampler("random", seed=0, directions=["maximize", "minimize"])
@@ -151,12 +166,12 @@ def test_tune_cli_on_digits_produces_a_front_and_resumes(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_cheap_constraint_skips_training(tmp_path, monkeypatch):
-    import mobench.evaluate
+    import mobench.profiling.training
 
     def no_training(*args, **kwargs):
         raise AssertionError("a config that violates a cheap constraint was trained")
 
-    monkeypatch.setattr(mobench.evaluate, "evaluate", no_training)
+    monkeypatch.setattr(mobench.profiling.training, "evaluate_model", no_training)
     out = tmp_path / "run.json"
     assert main(["tune", "mnist-mlp", "--strategy", "random", "--dataset", "digits",
                  "--limit", "200", "--trials", "3", "--constraint", "params<=1000",

@@ -8,13 +8,12 @@ imported here, only when a benchmark runs.
 
 from __future__ import annotations
 
-import gc
 import os
 from typing import Any
 
 from mobench.benchmarking.options import Case, Prepared
 from mobench.data import Dataset, load_dataset
-from mobench.errors import TrialFailed
+from mobench.errors import MobenchError
 from mobench.records import ModeProfile, ProfileRecord
 
 _DATASETS: dict[tuple[str, int], Dataset] = {}
@@ -78,6 +77,7 @@ def prepare(case: Case) -> Prepared:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
+    from mobench.models.common import fresh_model
     from mobench.profiling.profiler import ProfileSettings, set_execution_mode, staged_batch
     from mobench.profiling.run import profile_suite, resolve_batch_size
     from mobench.profiling.timing import sync_devices
@@ -90,15 +90,12 @@ def prepare(case: Case) -> Prepared:
                                settings=settings, seed=case.seed)
         mode = record.modes[0]
         if not mode.ok:
-            raise TrialFailed(f"{case.label}: {mode.status.value}: {mode.reason}")
+            raise MobenchError(f"{case.label}: {mode.status.value}: {mode.reason}")
         found = figures(record, mode)
 
     hypermodel = case.suite.hypermodel(tuple(dataset.x_train.shape[1:]), dataset.num_classes)
     hp = case.suite.hyperparameters(hypermodel, case.variant)
-    keras.backend.clear_session()
-    gc.collect()
-    keras.utils.set_random_seed(case.seed)
-    model = hypermodel.build(hp)
+    model = fresh_model(hypermodel, hp, case.seed)
     set_execution_mode(model, case.mode)
     size = resolve_batch_size(case.suite, hp.values, None)
     data = [staged_batch(dataset.x_train, dataset.y_train, size)]
@@ -109,7 +106,6 @@ def prepare(case: Case) -> Prepared:
     def close() -> None:
         nonlocal model
         model = None
-        keras.backend.clear_session()
-        gc.collect()
+        keras.backend.clear_session()  # and collects garbage (Keras 3)
 
     return Prepared(train_step=train_step, sync=sync_devices, figures=found, close=close)

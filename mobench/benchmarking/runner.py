@@ -34,7 +34,8 @@ from mobench.benchmarking.storage import (
     load_other_hardware,
     load_runs,
 )
-from mobench.errors import TrialFailed, UsageError
+from mobench.errors import MobenchError, UsageError
+from mobench.suites import Suite
 
 PYTEST_BENCHMARK_DEFAULT_STORAGE = "file://./.benchmarks"
 AGREEMENT = 0.10  # pytest-benchmark's and mobench's median step times should agree this well
@@ -126,7 +127,7 @@ def storage_root(config: pytest.Config) -> Path | None:
 
 def start(config: pytest.Config) -> BenchState:
     """Check the options, pick the suites folder, key the storage, read the baseline."""
-    from mobench.benchmarking.collect import default_target, find_suites, suite_dirs_for
+    from mobench.benchmarking.discovery import default_target, find_suites, suite_dirs_for
     from mobench.data import DATASET_NAMES, dataset_available
     from mobench.errors import unknown_name
 
@@ -217,21 +218,18 @@ def gate_rows(state: BenchState, key: Key, label: str, current: dict[str, Any]) 
     return rows
 
 
-def run_case(request: pytest.FixtureRequest, benchmark: Any, variant: str | None,
+def run_case(request: pytest.FixtureRequest, benchmark: Any, suite: Suite, variant: str | None,
              mode: str) -> None:
-    """One suite benchmark: mobench's profile, pytest-benchmark's timing, the gate."""
-    from mobench.benchmarking.collect import SuiteFile
-
+    """One suite benchmark of `suite`: mobench's profile, pytest-benchmark's timing, the gate."""
     config = request.config
     state = config.stash.get(STATE, None)
     if state is None:
         pytest.skip("mobench suite benchmark: run `pytest --benchmark` to measure it")
-    suite = request.node.getparent(SuiteFile).suite
     case = Case(suite, variant, mode, state.dataset, state.rounds, state.warmup, state.seed,
                 profile=not benchmark.disabled)
     try:
         prepared = config.hook.pytest_mobench_prepare(config=config, case=case)
-    except (TrialFailed, UsageError) as exc:
+    except MobenchError as exc:  # the case could not be prepared: a failed test, one line
         pytest.fail(str(exc), pytrace=False)
     try:
         if benchmark.disabled:  # --benchmark-disable: run the step once, measure nothing

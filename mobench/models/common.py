@@ -73,3 +73,17 @@ class SuiteHyperModel(kt.HyperModel):
     def fit(self, hp: kt.HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("batch_size", hp.get("batch_size"))
         return model.fit(*args, **kwargs)
+
+
+def fresh_model(hypermodel, hp, seed: int, strategy: Any = None):
+    """A newly built model: Keras session cleared (frees the previous model; Keras 3 collects
+    garbage there), every random generator seeded with `seed`, built (and compiled) under
+    `strategy`'s scope when one is given, so Keras trains it replicated."""
+    import contextlib
+
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        return hypermodel.build(hp)

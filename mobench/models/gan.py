@@ -1,4 +1,4 @@
-"""DCGAN on 28x28 images: the `mnist-gan` suite family, scored by `mobench.quality`.
+"""DCGAN on 28x28 images: the `mnist-gan` suite family, scored by `mobench.models.quality`.
 
 The GAN trains through Keras' own `train_step(data)` (one discriminator update, then one
 generator update, non-saturating BCE), so `model.fit` and the profiler's
@@ -208,7 +208,8 @@ class GAN(SuiteHyperModel):
     def quality_metrics(self, model: DCGAN, dataset, seed: int = 0,
                         **kwargs: Any) -> dict[str, Any]:
         """`fcd` and `classifier_score` of the model's samples, with what they were measured
-        against (`n`, `seed`, `classifier_id`, `dataset`): `mobench.quality.quality_metrics`."""
-        from mobench.quality import quality_metrics
+        against (`n`, `seed`, `classifier_id`, `dataset`): see
+        `mobench.models.quality.quality_metrics`."""
+        from mobench.models.quality import quality_metrics
 
         return quality_metrics(model, dataset, seed=seed, **kwargs)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mobench.errors import UsageError
-from mobench.profiling.memory import memory_device, read_peak, reset_peak
+from mobench.profiling.memory import memory_device, peak_method, read_peak, reset_peak
 from mobench.profiling.timing import percentile, summarize, time_steps, timed_call
 from mobench.records import Inference, ModeProfile, Status
 
@@ -149,6 +149,7 @@ def _measure_mode(build_model, mode, batch, settings, train_flops, peak_flops) -
         throughput=batch_size / stats.median_s,
         peak_memory_bytes=peak,
         peak_memory_reason=reason,
+        peak_memory_method=peak_method(device)[0] if peak is not None else None,
         achieved_flops_per_s=achieved,
         peak_fraction=achieved / peak_flops if achieved and peak_flops else None,
         inference=profile_inference(model, x, settings.steps, settings.warmup),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -33,12 +32,12 @@ def profile_suite(
     on_mode: Callable[[ModeProfile], None] | None = None,
 ) -> ProfileRecord:
     """Build the suite's model for a variant (or explicit hp values) and profile every mode."""
-    import keras
 
+    from mobench.documents import provenance
+    from mobench.models.common import fresh_model
     from mobench.profiling.flops import cached_matmul_peak, model_flops, tf_profiler_flops
     from mobench.profiling.hardware import fingerprint
     from mobench.profiling.memory import process_peak_rss_bytes
-    from mobench.provenance import provenance
 
     settings = settings or ProfileSettings()
     modes = check_modes(modes)
@@ -49,11 +48,8 @@ def profile_suite(
     if size < 1:
         raise UsageError(f"--batch-size must be a positive integer, got {size}")
 
-    def build_model():
-        keras.backend.clear_session()
-        gc.collect()  # free the previous mode's model before its memory is measured
-        keras.utils.set_random_seed(seed)
-        return hypermodel.build(hp)
+    def build_model():  # also frees the previous mode's model before its memory is measured
+        return fresh_model(hypermodel, hp, seed)
 
     reference = build_model()
     flops = model_flops(reference)

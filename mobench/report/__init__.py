@@ -2,7 +2,7 @@
 
 Importing this package is cheap; pandas and matplotlib load with the submodules that use them.
 Public entry points: `load_results` / `collect` (mobench.report.load) and `build_report`
-(mobench.report.build); the CLI verb lives in mobench.report.cli.
+(mobench.report.build); the CLI verb lives in mobench.cli.report.
 """
 
 from __future__ import annotations

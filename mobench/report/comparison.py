@@ -1,6 +1,6 @@
 """The strategy-comparison section: documents of kind "comparison" (`python -m mobench compare`).
 
-Schema read here (mobench.compare.comparison_document, schema_version 1)::
+Schema read here (mobench.compare.protocol.comparison_document, schema_version 1)::
 
     {"kind": "comparison", "suite", "budget", "seeds", "strategies": [names],
      "objectives": [{"name", "direction", "unit"}],
@@ -13,8 +13,8 @@ Schema read here (mobench.compare.comparison_document, schema_version 1)::
      "final": [{"budget", "strategy", "median", "iqr", "rank",
                 "tests": [{"a", "b", "p", "p_holm", "significant", "better"}]}]}
 
-Only this module knows these fields: the loader dispatches on `kind`, so a schema change is
-a change here alone.
+The loader's one row per run comes from `mobench.report.rows.comparison_rows`; the section
+below reads the rest.
 """
 
 from __future__ import annotations
@@ -27,31 +27,9 @@ import pandas as pd
 from mobench.report.formats import MISSING, fmt
 from mobench.report.load import Results
 from mobench.report.render import Figure, Heading, Section, Table, Text
-from mobench.report.rows import FINAL, number, objective_spec, text
+from mobench.report.rows import FINAL, RUN_FIGURES, number, objective_spec
 
 BEST = ""  # median_attainment's key for the points of all runs together
-RUN_FIGURES = ("igd_plus", "front_size", "infeasible_share", "overhead_s_mean")
-
-
-def comparison_rows(document: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per (strategy, seed) run: trials reached and the run's final figures."""
-    problem = document.get("problem") if isinstance(document.get("problem"), dict) else {}
-    dataset = problem.get("dataset")
-    base = {**base, "dataset": text(dataset.get("name") if isinstance(dataset, dict)
-                                    else dataset)}
-    rows = []
-    for run in document["runs"]:
-        hv = run["hypervolume"]
-        cost = run.get("cumulative_cost_s") or []
-        if not isinstance(hv, list) or not isinstance(cost, list):
-            raise ValueError(f"run {run.get('strategy')!r}/{run.get('seed')!r}: hypervolume "
-                             "and cumulative_cost_s must be lists")
-        rows.append({**base, "strategy": text(run["strategy"]), "seed": number(run.get("seed")),
-                     "trial": float(len(hv)), "status": "ok",
-                     f"{FINAL}hypervolume": number(hv[-1]) if hv else None,
-                     f"{FINAL}cost_s": number(cost[-1]) if cost else None,
-                     **{f"{FINAL}{k}": number(run.get(k)) for k in RUN_FIGURES}})
-    return rows
 
 
 def anytime_matrix(series: list[Any]) -> np.ndarray:
@@ -83,7 +61,7 @@ def comparison(results: Results) -> Section | None:
 def rank_table(documents: dict[str, dict[str, Any]]) -> Table | None:
     """Average rank per strategy across problems (comparison documents) by the median
     hypervolume at each one's final budget; strategies present in every problem only."""
-    from mobench.indicators import average_ranks
+    from mobench.compare.indicators import average_ranks
 
     medians: dict[str, dict[str, float]] = {}
     for source, doc in documents.items():

@@ -22,6 +22,7 @@ from mobench.records import check_document
 from mobench.report.rows import (
     MEASURES,
     benchmark_rows,
+    comparison_rows,
     evaluation_rows,
     profile_rows,
     provenance_columns,
@@ -155,8 +156,6 @@ def make_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _comparison_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
-    from mobench.report.comparison import comparison_rows
-
     return comparison_rows(document, provenance_columns(document))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mobench.pareto import minimisation, nondominated_mask
 from mobench.report import plots
 from mobench.report.formats import MISSING, fmt, present
 from mobench.report.load import Results
@@ -18,17 +19,6 @@ from mobench.report.render import Figure, Heading, Section, Table, Text
 from mobench.report.rows import OBJ, PARAM
 
 MAX_FRONT_ROWS = 100
-
-
-def nondominated(values: np.ndarray, directions: list[str]) -> np.ndarray:
-    """Mask of rows no other row dominates (directions: 'minimize' | 'maximize' per column)."""
-    signs = np.array([1.0 if d == "minimize" else -1.0 for d in directions])
-    v = values * signs
-    keep = np.ones(len(v), dtype=bool)
-    for i in range(len(v)):
-        dominated = np.all(v <= v[i], axis=1) & np.any(v < v[i], axis=1)
-        keep[i] = not dominated.any()
-    return keep
 
 
 def pooled_front(trials: pd.DataFrame, spec) -> pd.Series:
@@ -40,7 +30,8 @@ def pooled_front(trials: pd.DataFrame, spec) -> pd.Series:
         return front
     eligible = trials[trials["feasible"].fillna(False).astype(bool)].dropna(subset=cols)
     if not eligible.empty:
-        mask = nondominated(eligible[cols].to_numpy(float), [d for _, d, _ in spec])
+        mask = nondominated_mask(minimisation(eligible[cols].to_numpy(float),
+                                             [d for _, d, _ in spec]))
         front[eligible.index[mask]] = True
     return front
 

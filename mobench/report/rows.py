@@ -118,7 +118,7 @@ def profile_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
 
 def evaluation_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
     """One row for the training run, plus one per mode of an embedded profile."""
-    from mobench.evaluate import EvaluationRecord
+    from mobench.records import EvaluationRecord
 
     record = EvaluationRecord.from_dict(document)
     row = {**provenance_columns(document), "variant": text(record.variant),
@@ -161,7 +161,7 @@ def tuning_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
 
 
 def benchmark_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
-    """A saved `pytest --benchmark` run (mobench.pytest_plugin): one row per benchmark.
+    """A saved `pytest --benchmark` run (mobench.benchmarking.plugin): one row per benchmark.
 
     The file is pytest-benchmark's JSON plus a top-level `mobench` block (schema_version,
     kind "benchmark", hardware_id); each benchmark's `extra_info` carries suite, variant, mode,
@@ -208,4 +208,28 @@ def benchmark_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]
             **prefixed(OBJ, extra.get("objectives"), number),
             **prefixed(PARAM, bench.get("params"), param_value),
             **prefixed(PARAM, hyperparameters, param_value)})
+    return rows
+
+
+RUN_FIGURES = ("igd_plus", "front_size", "infeasible_share", "overhead_s_mean")
+
+
+def comparison_rows(document: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per (strategy, seed) run: trials reached and the run's final figures."""
+    problem = document.get("problem") if isinstance(document.get("problem"), dict) else {}
+    dataset = problem.get("dataset")
+    base = {**base, "dataset": text(dataset.get("name") if isinstance(dataset, dict)
+                                    else dataset)}
+    rows = []
+    for run in document["runs"]:
+        hv = run["hypervolume"]
+        cost = run.get("cumulative_cost_s") or []
+        if not isinstance(hv, list) or not isinstance(cost, list):
+            raise ValueError(f"run {run.get('strategy')!r}/{run.get('seed')!r}: hypervolume "
+                             "and cumulative_cost_s must be lists")
+        rows.append({**base, "strategy": text(run["strategy"]), "seed": number(run.get("seed")),
+                     "trial": float(len(hv)), "status": "ok",
+                     f"{FINAL}hypervolume": number(hv[-1]) if hv else None,
+                     f"{FINAL}cost_s": number(cost[-1]) if cost else None,
+                     **{f"{FINAL}{k}": number(run.get(k)) for k in RUN_FIGURES}})
     return rows

@@ -17,8 +17,10 @@ from optuna.distributions import (
 )
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.search_space import IntersectionSearchSpace
-from optuna.study import Study, StudyDirection
+from optuna.study import Study
 from optuna.trial import FrozenTrial
+
+from mobench.pareto import minimisation
 
 # --- the normalised parameter space ----------------------------------------------------------
 
@@ -65,15 +67,9 @@ def external(dist: BaseDistribution, value: float) -> Any:
     return float(value)
 
 
-def is_feasible(trial: FrozenTrial) -> bool:
-    """Optuna's rule: feasible when every constraint value is <= 0 (no constraints: feasible)."""
-    return all(v <= 0.0 for v in trial.constraints.values())
-
-
 def minimisation_values(study: Study, trials: Sequence[FrozenTrial]) -> np.ndarray:
     """Objective matrix of ``trials`` with maximised objectives negated."""
-    signs = np.array([-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions])
-    return np.array([t.values for t in trials], dtype=float).reshape(len(trials), -1) * signs
+    return minimisation([t.values for t in trials], [d.name for d in study.directions])
 
 
 

@@ -29,14 +29,8 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 from scipy.special import ndtr
 
-from mobench.strategies.base import (
-    RelativeSampler,
-    decode,
-    encode,
-    external,
-    is_feasible,
-    minimisation_values,
-)
+from mobench.pareto import bounds, is_feasible, normalise
+from mobench.strategies.base import RelativeSampler, decode, encode, external, minimisation_values
 
 #: Lattice resolution s per number of objectives, as in Knowles (2006); 3 beyond.
 LATTICE_SIZE = {1: 1, 2: 10, 3: 4}
@@ -49,12 +43,6 @@ def simplex_lattice(n_objectives: int, s: int) -> np.ndarray:
         edges = (-1, *bars, s + n_objectives - 1)
         rows.append([edges[i + 1] - edges[i] - 1 for i in range(n_objectives)])
     return np.asarray(rows, dtype=float) / s
-
-
-def normalise_objectives(values: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Scale each objective to [0, 1] by the given min/max (a constant objective maps to 0)."""
-    span = np.where(upper > lower, upper - lower, 1.0)
-    return (np.asarray(values, dtype=float) - lower) / span
 
 
 def augmented_tchebycheff(values: np.ndarray, weights: np.ndarray, rho: float = 0.05) -> np.ndarray:
@@ -119,7 +107,7 @@ class ParEGOSampler(RelativeSampler):
         if not good.any():
             return {}
         values = minimisation_values(study, [t for t, g in zip(usable, good, strict=True) if g])
-        normalised = normalise_objectives(values, values.min(axis=0), values.max(axis=0))
+        normalised = normalise(values, *bounds(values))
         scalar = augmented_tchebycheff(normalised, self.weights(len(study.directions)), self._rho)
         y = np.full(len(usable), scalar.max())
         y[good] = scalar

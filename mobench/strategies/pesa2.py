@@ -30,28 +30,10 @@ from optuna.samplers import BaseSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from mobench.strategies.base import (
-    RelativeSampler,
-    decode,
-    encode,
-    external,
-    is_feasible,
-    minimisation_values,
-)
+from mobench.pareto import is_feasible, nondominated_mask
+from mobench.strategies.base import RelativeSampler, decode, encode, external, minimisation_values
 
 # --- archive, hypergrid and region-based selection -------------------------------------------
-
-
-def nondominated_mask(points: np.ndarray) -> np.ndarray:
-    """Mask of the rows of ``points`` (minimisation) that no other row dominates."""
-    points = np.asarray(points, dtype=float)
-    n = len(points)
-    mask = np.ones(n, dtype=bool)
-    for i in range(n):
-        le = np.all(points <= points[i], axis=1)
-        lt = np.any(points < points[i], axis=1)
-        mask[i] = not np.any(le & lt)
-    return mask
 
 
 def hyperbox_indices(points: np.ndarray, divisions: int) -> np.ndarray:

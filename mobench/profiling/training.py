@@ -6,76 +6,14 @@ strategy can use them before paying for a trial.
 
 from __future__ import annotations
 
-import gc
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from mobench.data import Dataset
-from mobench.records import SCHEMA_VERSION, ProfileRecord, Status, check_document
+from mobench.records import EvaluationRecord, Status
 from mobench.suites import Suite
-
-
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """One training run of one configuration."""
-
-    suite: str
-    suite_version: int
-    variant: str | None
-    hyperparameters: dict[str, Any]
-    dataset: dict[str, Any]
-    epochs: int
-    batch_size: int
-    seed: int
-    status: Status
-    reason: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)  # last-epoch logs, fcd, ...
-    train_time_s: float | None = None  # the whole training budget
-    epoch_times_s: tuple[float, ...] = ()
-    peak_memory_bytes: int | None = None
-    peak_memory_reason: str | None = None
-    params: int | None = None
-    flops: dict[str, Any] = field(default_factory=dict)
-    profile: ProfileRecord | None = None
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    def objectives(self) -> dict[str, float | int]:
-        """Canonical objective values; measurements that were not taken are absent."""
-        out: dict[str, float | int] = {}
-        if self.profile is not None:
-            out.update(self.profile.objectives())
-        if self.params is not None:
-            out["params"] = self.params
-        if self.flops.get("train_per_sample") is not None:
-            out["flops"] = self.flops["train_per_sample"]
-        if self.status is Status.OK:
-            out.update(self.metrics)
-            out["train_time"] = self.train_time_s
-            if self.peak_memory_bytes is not None:
-                out["peak_memory"] = self.peak_memory_bytes
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["status"] = self.status.value
-        d["epoch_times_s"] = list(self.epoch_times_s)
-        d["profile"] = self.profile.to_dict() if self.profile else None
-        return {"schema_version": SCHEMA_VERSION, "kind": "evaluation", **d,
-                "objectives": self.objectives()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> EvaluationRecord:
-        check_document(d, "evaluation")
-        kw = {f.name: d.get(f.name) for f in fields(cls)}
-        kw["status"] = Status(d["status"])
-        kw["epoch_times_s"] = tuple(d.get("epoch_times_s") or ())
-        kw["profile"] = ProfileRecord.from_dict(d["profile"]) if d.get("profile") else None
-        kw["metrics"] = d.get("metrics") or {}
-        kw["flops"] = d.get("flops") or {}
-        kw["provenance"] = d.get("provenance") or {}
-        return cls(**kw)
 
 
 def cheap_objectives(model) -> tuple[int, dict[str, Any]]:
@@ -118,6 +56,7 @@ class Training:
     epoch_times_s: tuple[float, ...] = ()
     peak_memory_bytes: int | None = None
     peak_memory_reason: str | None = None
+    peak_memory_method: str | None = None
 
 
 def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
@@ -126,7 +65,7 @@ def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
     import keras
     import tensorflow as tf
 
-    from mobench.profiling.memory import memory_device, read_peak, reset_peak
+    from mobench.profiling.memory import memory_device, peak_method, read_peak, reset_peak
 
     timer = epoch_timer()
     device = memory_device()
@@ -150,7 +89,8 @@ def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
     return Training(
         Status.OK, metrics={k: float(v[-1]) for k, v in logs.items() if v},
         train_time_s=train_time, epoch_times_s=tuple(timer.times),
-        peak_memory_bytes=peak, peak_memory_reason=peak_reason)
+        peak_memory_bytes=peak, peak_memory_reason=peak_reason,
+        peak_memory_method=peak_method(device)[0] if peak is not None else None)
 
 
 def evaluate(
@@ -163,20 +103,25 @@ def evaluate(
     seed: int = 0,
     profile_modes: tuple[str, ...] = (),
 ) -> EvaluationRecord:
-    """Train once under the profiler's clock; OOM and NaN become the record's state."""
-    import keras
+    """Train one configuration once under the profiler's clock; OOM and NaN become its state."""
+    from mobench.models.common import fresh_model
 
-    from mobench.profiling.hardware import fingerprint
-    from mobench.provenance import provenance
-
-    epochs = epochs or suite.epochs
     hypermodel = suite.hypermodel(tuple(dataset.x_train.shape[1:]), dataset.num_classes)
     hp = suite.hyperparameters(hypermodel, variant, values)
+    model = fresh_model(hypermodel, hp, seed)
+    return evaluate_model(suite, dataset, hypermodel, hp, model, variant=variant, epochs=epochs,
+                          seed=seed, profile_modes=profile_modes)
+
+
+def evaluate_model(suite: Suite, dataset: Dataset, hypermodel, hp, model, *,
+                   variant: str | None = None, epochs: int | None = None, seed: int = 0,
+                   profile_modes: tuple[str, ...] = ()) -> EvaluationRecord:
+    """Train `model` (fresh, built from `hp`) and measure it: the record `evaluate` returns."""
+    from mobench.documents import provenance
+    from mobench.profiling.hardware import fingerprint
+
+    epochs = epochs or suite.epochs
     batch_size = int(hp.values.get("batch_size") or suite.batch_size)
-    keras.backend.clear_session()
-    gc.collect()
-    keras.utils.set_random_seed(seed)
-    model = hypermodel.build(hp)
     params, flops = cheap_objectives(model)
     base = dict(suite=suite.name, suite_version=suite.version, variant=variant,
                 hyperparameters=dict(hp.values), dataset=dataset.describe(), epochs=epochs,
@@ -193,7 +138,7 @@ def evaluate(
     if quality is not None:
         # numbers are measurements; the rest (classifier_id, n, seed) says what they compare
         # against, so two fcd values are comparable only when it matches
-        from mobench.quality import split_result
+        from mobench.models.quality import split_result
 
         measured, context = split_result(quality(model, dataset, seed=seed))
         metrics.update(measured)
@@ -202,9 +147,10 @@ def evaluate(
     if profile_modes:
         from mobench.profiling.run import profile_suite
 
-        profile = profile_suite(suite, dataset, variant=variant, values=values,
+        profile = profile_suite(suite, dataset, variant=variant, values=dict(hp.values),
                                 modes=profile_modes, seed=seed)
     return EvaluationRecord(
         status=Status.OK, metrics=metrics, train_time_s=run.train_time_s,
         epoch_times_s=run.epoch_times_s, peak_memory_bytes=run.peak_memory_bytes,
-        peak_memory_reason=run.peak_memory_reason, profile=profile, **base)
+        peak_memory_reason=run.peak_memory_reason, peak_memory_method=run.peak_memory_method,
+        profile=profile, **base)

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from mobench.compare.tabular import config_key
 from mobench.errors import UsageError
 from mobench.objectives import Objective
-from mobench.tables import config_key
-from mobench.tuning import TrialOutcome
+from mobench.study.outcome import TrialOutcome
 
 NOISE_MODELS = ("median", "sample")
 

@@ -3,9 +3,9 @@
 Protocol (the same for a table replay and for live training): each (strategy, seed) runs
 `budget` trials in a fresh in-memory Optuna study; every trial's objective vector, feasibility,
 training cost (seconds the config took to train) and the strategy's own ask+tell overhead are
-recorded. Indicators use one normalisation per problem (see `mobench.indicators`): the table's
-every config for a replay, the union of all runs' points for live runs (whose true front is
-unknown, so IGD+ and normalised hypervolume are absent there).
+recorded. Indicators use one normalisation per problem (see `mobench.compare.indicators`):
+the table's every config for a replay, the union of all runs' points for live runs (whose true
+front is unknown, so IGD+ and normalised hypervolume are absent there).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from mobench import indicators as ind
+from mobench.compare import indicators as ind
 from mobench.objectives import Objective
 from mobench.records import SCHEMA_VERSION
-from mobench.tuning import constraint_values, tell, told_values
+from mobench.study.outcome import constraint_values, tell, told_values
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,14 @@ def run_strategy(problem, strategy: str, seed: int, budget: int,
     sampler = make_sampler(strategy, seed=seed, directions=directions, grid=grid)
     study = optuna.create_study(directions=directions, sampler=sampler)
     points, feasible, costs, overhead, told = [], [], [], [], []
+    constraints = tuple(getattr(problem, "constraints", ()))
     for _ in range(budget):
         t0 = time.perf_counter()
         trial = study.ask(problem.distributions)
         asked = time.perf_counter() - t0
         outcome = problem(trial)
         values, _ = told_values(outcome, objectives, told)
-        for key, violation in constraint_values(outcome, problem).items():
+        for key, violation in constraint_values(outcome, constraints).items():
             trial.set_constraint(key, violation)
         t0 = time.perf_counter()
         more = tell(study, trial, values)
@@ -151,9 +152,9 @@ def comparison_document(*, suite: str, problem: dict[str, Any], objectives, stra
 def replay_run(table_path: str, objective_specs: list[str], noise: str, strategy: str,
                seed: int, budget: int) -> RunTrace:
     """One (strategy, seed) replay, self-contained so it can run in a worker process."""
+    from mobench.compare.replay import TabularProblem
+    from mobench.compare.tabular import load_table
     from mobench.objectives import parse_objectives
-    from mobench.replay import TabularProblem
-    from mobench.tables import load_table
 
     header, frame = load_table(table_path)
     objectives = parse_objectives(objective_specs)

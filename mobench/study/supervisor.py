@@ -1,5 +1,5 @@
 """The supervisor behind `tune --workers K` and `--trial-timeout`: K child worker processes
-(`python -m mobench.workers`), each reporting "start N" / "end N" on a pipe, so that a trial
+(`python -m mobench.study.workers`), each reporting "start N" / "end N" on a pipe, so that a trial
 that runs past the timeout is stopped (its worker killed and restarted) and told infeasible.
 
 The supervisor imports neither TensorFlow nor the data: children do the work; it only watches.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mobench.workers import SPEC_ENV, STATUS_FD_ENV, TuneSpec
+from mobench.study.workers import SPEC_ENV, STATUS_FD_ENV, TuneSpec
 
 RESTARTS_PER_WORKER = 3
 
@@ -71,7 +71,7 @@ def spawn(spec: TuneSpec, index: int) -> Child:
     env = child_env(index, spec.workers)
     env[SPEC_ENV] = spec.to_json()
     env[STATUS_FD_ENV] = str(write)
-    proc = subprocess.Popen([sys.executable, "-m", "mobench.workers"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "mobench.study.workers"], env=env,
                             pass_fds=(write,))
     os.close(write)
     return Child(index, proc, read)
@@ -144,10 +144,9 @@ def finish_timed_out(spec: TuneSpec, number: int, on_line: Callable[[str], None]
     """Tell the trial of a killed worker COMPLETE and infeasible (reason: timeout)."""
     import optuna
 
-    from mobench.constraints import parse_constraint
-    from mobench.objectives import parse_objectives
-    from mobench.storages import make_storage
-    from mobench.trialloop import finish_infeasible
+    from mobench.objectives import parse_constraint, parse_objectives
+    from mobench.study.loop import finish_infeasible
+    from mobench.study.storages import make_storage
 
     storage = make_storage(spec.storage, replace(spec.settings, heartbeat_interval=None))
     study = optuna.load_study(study_name=spec.study, storage=storage,

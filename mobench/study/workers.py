@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mobench.errors import MobenchError, UsageError, unknown_name
-from mobench.storages import StorageSettings
+from mobench.study.storages import StorageSettings
 
 SPEC_ENV = "MOBENCH_WORKER_SPEC"
 STATUS_FD_ENV = "MOBENCH_STATUS_FD"
@@ -54,7 +54,7 @@ class TuneSpec:
     trial_timeout: float | None = None
     command: str = ""
     info_dir: str | None = None
-    entry: str = "mobench.workers:work"  # the worker function children run (tests swap it)
+    entry: str = "mobench.study.workers:work"  # the worker function children run (tests swap it)
 
     @property
     def settings(self) -> StorageSettings:
@@ -71,13 +71,12 @@ class TuneSpec:
 
 def tune_spec(args: argparse.Namespace) -> TuneSpec:
     """The spec of a `tune` command, checked without TensorFlow (bad input exits 2 at once)."""
-    from mobench.constraints import parse_constraint
     from mobench.data import DATASET_NAMES
-    from mobench.objectives import parse_objectives
-    from mobench.storages import normalize_url
+    from mobench.objectives import parse_constraint, parse_objectives
     from mobench.strategies import strategy_names
+    from mobench.study.storages import normalize_url
+    from mobench.study.studies import DEFAULT_STORAGE, check_study_name
     from mobench.suites import get_suite
-    from mobench.tuning import DEFAULT_STORAGE, check_study_name
 
     suite = get_suite(args.suite, args.suites_dir)
     dataset = args.dataset or suite.dataset
@@ -129,9 +128,9 @@ def join_study(spec: TuneSpec, objectives, suite: str, sampler_for: Callable[[in
     returns (study, trialloop.Worker)."""
     import optuna
 
-    from mobench.storages import make_storage
-    from mobench.trialloop import Worker, default_name
-    from mobench.tuning import open_study
+    from mobench.study.loop import Worker, default_name
+    from mobench.study.storages import make_storage
+    from mobench.study.studies import open_study
 
     storage = make_storage(spec.storage, spec.settings)
     study = open_study(storage, spec.study, objectives, optuna.samplers.RandomSampler(), suite)
@@ -150,15 +149,16 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
     """One worker: claim a slot (seed = --seed + slot), load the data, run trials until the
     study holds spec.trials finished trials. Returns what the run document needs.
     `announce` is logged once the suite's model and space have been checked."""
-    from mobench.constraints import parse_constraint
     from mobench.data import load_dataset
-    from mobench.objectives import parse_objectives
+    from mobench.documents import provenance
+    from mobench.objectives import parse_constraint, parse_objectives
     from mobench.profiling.hardware import fingerprint
-    from mobench.provenance import provenance
-    from mobench.storages import redact
     from mobench.strategies import make_sampler
+    from mobench.study.evaluator import TrialEvaluator
+    from mobench.study.loop import run_trials
+    from mobench.study.space import complete_grid, kt_space, optuna_space
+    from mobench.study.storages import redact
     from mobench.suites import check_values, get_suite
-    from mobench.tuning import TrialEvaluator, complete_grid, kt_space, optuna_space, run_trials
 
     suite = get_suite(spec.suite, spec.suites_dir)
     objectives = parse_objectives(spec.objectives)
@@ -196,7 +196,7 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
 
 
 def child_main() -> int:
-    """`python -m mobench.workers`: one worker of a supervisor, the spec in the environment."""
+    """`python -m mobench.study.workers`: one supervised worker, its spec in the environment."""
     from mobench.documents import write_json
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,4 +1,4 @@
-"""`python -m mobench <verb>`: the argument parser of every verb, and `main`.
+"""The argument parser of every verb and its argument types.
 
 Heavy imports (TensorFlow, keras-tuner) happen inside the verbs, so `--help` is instant.
 """
@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mobench import __version__
-from mobench.errors import MobenchError, UsageError
 
 DEFAULT_RESULTS = Path("results")
 
@@ -230,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
     s.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
                    help="extra folder of suite TOML files (repeatable)")
-    from mobench.report.cli import add_report_parser
+    from mobench.cli.report import add_report_parser
 
     add_report_parser(verbs)
     return parser
@@ -258,21 +255,3 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
                    help="auto, mnist, fashion_mnist, digits or synthetic (default: the suite's)")
     p.add_argument("--limit", type=positive_int, help="cap the number of training examples")
     p.add_argument("--data-dir", help="TFDS data folder (default $TFDS_DATA_DIR)")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        from mobench import commands
-
-        return getattr(commands, f"run_{args.verb}")(args)
-    except UsageError as exc:
-        print(f"mobench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except MobenchError as exc:
-        print(f"mobench: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("mobench: interrupted", file=sys.stderr)
-        return 130

@@ -1,7 +1,8 @@
 """Deterministic fault injection for the fault-tolerance tests (a trial that hangs or sleeps).
 
 `MOBENCH_FAULTS="hang@3,sleep@5=20"`: trial number 3 hangs until killed; trial number 5 sleeps
-20 s before it trains. Unset (the normal case) it costs one dictionary lookup per trial.
+20 s before it trains. The trial loop asks `injected` once per run; unset (the normal case) the
+evaluator is returned as it is and no trial pays anything.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+from typing import Any
 
 from mobench.errors import UsageError
 
@@ -44,3 +46,16 @@ def before_trial(number: int) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
+def injected(evaluator: Any) -> Any:
+    """`evaluator` itself, or, when MOBENCH_FAULTS is set, one that sleeps or hangs first."""
+    if not os.environ.get(ENV):
+        return evaluator
+
+    def faulty(trial):
+        before_trial(trial.number)
+        return evaluator(trial)
+
+    faulty.constraints = getattr(evaluator, "constraints", ())
+    return faulty

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mobench.objectives import Objective
+from mobench.pareto import is_feasible
 from mobench.records import SCHEMA_VERSION
-from mobench.tuning import is_feasible
 
 
 def trial_entry(trial, objectives: tuple[Objective, ...]) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def build_table(suite, dataset, grid: dict[str, list[Any]], out: Path, *, epochs
                 repeats: int = 1, seed: int = 0, provenance: dict[str, Any] | None = None,
                 on_line: Callable[[str], None] = print) -> Path:
     """Evaluate every config of `grid` not yet in `out`, appending rows; returns `out`."""
-    from mobench.evaluate import evaluate
+    from mobench.profiling.training import evaluate
 
     header = {"schema_version": SCHEMA_VERSION, "kind": "table", "suite": suite.name,
               "suite_version": suite.version, "dataset": dataset.describe(), "epochs": epochs,

@@ -100,7 +100,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix != ".toml" or file_path.parent.name not in ("suites", "_suites"):
         return None  # cheap test first: this hook sees every file of every run
-    from mobench.benchmarking.collect import SuiteFile, is_suite_file
+    from mobench.benchmarking.collect import SuiteFile
+    from mobench.benchmarking.discovery import is_suite_file
 
     if is_suite_file(file_path):
         return SuiteFile.from_parent(parent, path=file_path)
@@ -181,9 +182,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int,
                             config: pytest.Config) -> None:
     if not _active(config):
         return
-    from mobench.benchmarking import runner, tables
+    from mobench.benchmarking import runner, summary
 
     state = config.stash.get(runner.STATE, None)
     if state is not None:
-        tables.summary(state, terminalreporter.write_line,
-                       lambda title: terminalreporter.section(title, sep="-", bold=True))
+        summary.summary(state, terminalreporter.write_line,
+                        lambda title: terminalreporter.section(title, sep="-", bold=True))

@@ -13,17 +13,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from mobench.pareto import bounds, nondominated, normalise  # noqa: F401  (the indicators' API)
+
 REFERENCE = 1.1
-
-
-def bounds(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    points = np.asarray(points, dtype=float)
-    return points.min(axis=0), points.max(axis=0)
-
-
-def normalise(points: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    span = np.where(high > low, high - low, 1.0)
-    return (np.asarray(points, dtype=float) - low) / span
 
 
 def hypervolume(points: np.ndarray) -> float:
@@ -44,13 +36,6 @@ def igd_plus(points: np.ndarray, true_front: np.ndarray) -> float:
     if points.size == 0:
         return float("inf")
     return float(moocore.igd_plus(points, ref=np.asarray(true_front, dtype=float)))
-
-
-def nondominated(points: np.ndarray) -> np.ndarray:
-    import moocore
-
-    points = np.asarray(points, dtype=float)
-    return points[moocore.is_nondominated(points)] if len(points) else points
 
 
 def anytime_hypervolume(points: np.ndarray, feasible: Sequence[bool]) -> np.ndarray:

@@ -17,17 +17,17 @@ import math
 import os
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from mobench import faults
-from mobench.errors import UsageError
+from mobench.errors import TrialFailed, UsageError
 from mobench.objectives import Objective
-from mobench.storages import StorageSettings, retrying
-from mobench.tuning import Progress, TrialOutcome, constraint_values, tell, told_values
+from mobench.study.outcome import TrialOutcome, constraint_values, tell, told_values
+from mobench.study.storages import StorageSettings, retrying
 
 WORKER_ATTR = "worker"
 SEED_ATTR = "worker_seed"
@@ -157,11 +157,10 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
              objectives: tuple[Objective, ...], n_trials: int,
              on_line: Callable[[str], None], worker: Worker) -> int:
     """Ask/evaluate/tell until the study holds exactly `n_trials` COMPLETE trials."""
-    import time
-
     from optuna.trial import TrialState
 
     ops = StudyOps(study, worker, on_line)
+    constraints = tuple(getattr(evaluator, "constraints", ()))
     progress: Progress | None = None
     ran, waiting = 0, False
     while True:
@@ -184,12 +183,12 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
         trial = ops.retry("ask", lambda: _ask(study, distributions))
         try:
             with heartbeat(ops, trial._trial_id):
-                outcome = _run_one(ops, trial, evaluator, n_trials)
+                outcome = _run_one(ops, trial, evaluator, constraints, n_trials)
                 if outcome is None:
                     continue
                 ran += 1
                 stopped, front, done = _tell_outcome(ops, trial, outcome, objectives,
-                                                     evaluator, n_trials)
+                                                     constraints, n_trials)
         except TrialLost as exc:
             on_line(str(exc))
             continue
@@ -209,8 +208,13 @@ def _ask(study, distributions: dict[str, Any]):
         return study.ask(distributions)
 
 
-def _run_one(ops: StudyOps, trial, evaluator, n_trials: int) -> TrialOutcome | None:
-    """Claim the trial (or drop it as surplus) and evaluate it; None when dropped."""
+def _run_one(ops: StudyOps, trial, evaluator, constraints: tuple,
+             n_trials: int) -> TrialOutcome | None:
+    """Claim the trial (or drop it as surplus) and evaluate it; None when dropped.
+
+    The one place trial errors are acted on: `TrialFailed` is an infeasible trial with its
+    reason, and the loop goes on; a mistake in the command (`UsageError`), Ctrl-C or a bug
+    fails the trial with the reason and ends the loop."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
@@ -234,9 +238,11 @@ def _run_one(ops: StudyOps, trial, evaluator, n_trials: int) -> TrialOutcome | N
         return None
     if worker.watch:
         worker.watch("start", trial.number)
-    faults.before_trial(trial.number)
     try:
         return evaluator(trial)
+    except TrialFailed as exc:
+        return TrialOutcome(dict(exc.values), tuple(1.0 for _ in constraints),
+                            infeasible_reason=str(exc))
     except KeyboardInterrupt:
         ops.fail(trial.number, "interrupted")
         raise
@@ -248,7 +254,7 @@ def _run_one(ops: StudyOps, trial, evaluator, n_trials: int) -> TrialOutcome | N
         raise
 
 
-def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, evaluator,
+def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, constraints: tuple,
                   n_trials: int) -> tuple[bool, int | None, int]:
     """Tell the outcome; (grid exhausted, front size or None when dropped, COMPLETE count)."""
     from optuna.exceptions import UpdateFinishedTrialError
@@ -267,7 +273,7 @@ def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, evalu
     def record() -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a retried call finds its constraints set
-            for key, violation in constraint_values(outcome, evaluator).items():
+            for key, violation in constraint_values(outcome, constraints).items():
                 trial.set_constraint(key, violation)
         trial.set_user_attr("measured", {k: v for k, v in outcome.values.items()
                                          if isinstance(v, (int, float)) and math.isfinite(v)})
@@ -298,8 +304,6 @@ def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], con
                       on_line: Callable[[str], None]) -> None:
     """Tell RUNNING trial `number` COMPLETE and infeasible (its worker was stopped, e.g. past
     --trial-timeout): unmeasured objectives get placeholders, every constraint is violated."""
-    from types import SimpleNamespace
-
     from optuna.trial import Trial, TrialState
 
     ops = StudyOps(study, Worker(settings=settings, url=url), on_line)
@@ -312,8 +316,55 @@ def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], con
         return
     outcome = TrialOutcome({}, tuple(1.0 for _ in constraints), infeasible_reason=reason)
     trial = Trial(study, trials[number]._trial_id)
-    evaluator = SimpleNamespace(constraints=constraints)
     try:
-        _tell_outcome(ops, trial, outcome, objectives, evaluator, n_trials)
+        _tell_outcome(ops, trial, outcome, objectives, tuple(constraints), n_trials)
     except TrialLost:
         pass  # failed as stale meanwhile: its retry runs it again
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One line per finished trial: k/N (the study's count, every worker's), outcome, front
+    size, elapsed, ETA."""
+
+    total: int
+    start: int = 0  # COMPLETE trials when this worker started
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self, done: int, number: int, outcome: TrialOutcome, front: int,
+             objectives: tuple[Objective, ...]) -> str:
+        elapsed = time.monotonic() - self.started
+        new = done - self.start
+        eta = elapsed / new * (self.total - done) if new > 0 else 0.0
+        if outcome.feasible:
+            state = " ".join(f"{o.name}={outcome.values[o.name]:.4g}" for o in objectives)
+        else:
+            state = f"infeasible ({outcome.infeasible_reason or 'constraint violated'})"
+        return (f"[{done}/{self.total}] trial #{number}: {state} | front {front} | "
+                f"elapsed {elapsed:.0f}s | ETA {eta:.0f}s")
+
+
+def run_trials(
+    study,
+    evaluator: Callable[[Any], TrialOutcome],
+    distributions: dict[str, Any],
+    objectives: tuple[Objective, ...],
+    n_trials: int,
+    on_line: Callable[[str], None] = print,
+    worker=None,
+) -> int:
+    """Ask/evaluate/tell until the study holds exactly `n_trials` COMPLETE trials, counting
+    every worker's; returns how many this call ran.
+
+    `evaluator` gets the Optuna trial: its params when `distributions` were given, or it
+    suggests them itself (define-by-run, as the keras-tuner front end does). `worker`
+    (`mobench.study.loop.Worker`) adds heartbeats, stale-trial retry and a seed label when
+    several processes share the study; see `mobench.study.loop` for how counts stay exact.
+
+    Ctrl-C marks the running trial FAIL (reason 'interrupted') and re-raises: nothing that
+    finished is lost.
+    """
+    from mobench.testing.faults import injected
+
+    return run_loop(study, injected(evaluator), distributions, objectives, n_trials, on_line,
+                    worker or Worker())

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from mobench.cli.report import run_report  # noqa: F401  (the `report` verb)
 from mobench.documents import write_json
 from mobench.errors import UsageError
-from mobench.report.cli import run_report  # noqa: F401  (the `report` verb)
 
 
 def log(message: str) -> None:
@@ -61,8 +61,8 @@ def run_profile(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from mobench.data import load_dataset
     from mobench.display import evaluation_summary
-    from mobench.evaluate import evaluate
     from mobench.profiling.profiler import check_modes
+    from mobench.profiling.training import evaluate
 
     modes = check_modes(args.profile) if args.profile else ()
     suite, variant = chosen_config(args)
@@ -85,10 +85,10 @@ def run_tune(args: argparse.Namespace) -> int:
     import optuna
 
     from mobench.objectives import parse_objectives
-    from mobench.storages import make_storage, redact
+    from mobench.study.storages import make_storage, redact
+    from mobench.study.studies import open_study
+    from mobench.study.workers import tune_spec, work
     from mobench.suites import get_suite
-    from mobench.tuning import open_study
-    from mobench.workers import tune_spec, work
 
     spec = tune_spec(args)
     suite = get_suite(spec.suite, spec.suites_dir)
@@ -106,7 +106,7 @@ def run_tune(args: argparse.Namespace) -> int:
     info: dict | None = None
     status = 0
     if supervised:
-        from mobench.supervisor import supervise
+        from mobench.study.supervisor import supervise
 
         log(start)
         status, info = supervise(spec, log)
@@ -131,7 +131,7 @@ def _tune_report(args, spec, study, suite, objectives, info: dict, status: int) 
     from optuna.trial import TrialState
 
     from mobench.display import table
-    from mobench.runs import front_rows, tuning_document
+    from mobench.study.document import front_rows, tuning_document
 
     document = tuning_document(
         study, suite=suite, strategy=spec.strategy, objectives=objectives,
@@ -151,12 +151,12 @@ def _tune_report(args, spec, study, suite, objectives, info: dict, status: int) 
 
 
 def run_table(args: argparse.Namespace) -> int:
+    from mobench.compare.tabular import build_table
     from mobench.data import load_dataset
+    from mobench.documents import provenance
     from mobench.profiling.hardware import fingerprint
-    from mobench.provenance import provenance
+    from mobench.study.space import complete_grid, kt_space
     from mobench.suites import check_values, get_suite
-    from mobench.tables import build_table
-    from mobench.tuning import complete_grid, kt_space
 
     suite = get_suite(args.suite, args.suites_dir)
     hypermodel = suite.hypermodel()
@@ -179,14 +179,14 @@ def run_table(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from mobench.compare import analyse, comparison_document, replay_all
+    from mobench.compare.protocol import analyse, comparison_document, replay_all
+    from mobench.compare.replay import TabularProblem
+    from mobench.compare.tabular import load_table
+    from mobench.documents import provenance
     from mobench.objectives import parse_objectives
     from mobench.profiling.hardware import fingerprint
-    from mobench.provenance import provenance
-    from mobench.replay import TabularProblem
     from mobench.strategies import strategy_names
     from mobench.suites import get_suite
-    from mobench.tables import load_table
 
     suite = get_suite(args.suite, args.suites_dir)
     names = strategy_names() if args.strategies == ["all"] else args.strategies
@@ -265,12 +265,13 @@ def usable_strategies(names: list[str], objectives, skip_unusable: bool) -> list
 
 def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
     """The comparison protocol on real training runs; normalised by the pooled points."""
-    from mobench.compare import analyse, comparison_document, run_strategy
+    from mobench.compare.protocol import analyse, comparison_document, run_strategy
     from mobench.data import load_dataset
+    from mobench.documents import provenance
     from mobench.profiling.hardware import fingerprint
-    from mobench.provenance import provenance
+    from mobench.study.evaluator import TrialEvaluator
+    from mobench.study.space import kt_space, optuna_space
     from mobench.suites import check_values
-    from mobench.tuning import TrialEvaluator, kt_space, optuna_space
 
     hypermodel = suite.hypermodel()
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, data_dir=None)
@@ -279,7 +280,7 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
                                            check_values(suite, hypermodel, "space"))
     grid = None
     if "grid" in names:
-        from mobench.tuning import complete_grid
+        from mobench.study.space import complete_grid
 
         base = {**kt_space(hypermodel).values, **suite.variants.get("small", {})}
         grid = complete_grid(check_values(suite, hypermodel, "grid"), base)

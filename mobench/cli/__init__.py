@@ -1,0 +1,32 @@
+"""`python -m mobench <verb>` (and the `mobench` script): parse, run the verb, turn mobench's
+errors into one line and an exit status.
+
+Heavy imports (TensorFlow, keras-tuner) happen inside the verbs, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from mobench.cli.parser import build_parser
+from mobench.errors import MobenchError, UsageError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        from mobench.cli import commands
+
+        return getattr(commands, f"run_{args.verb}")(args)
+    except UsageError as exc:
+        print(f"mobench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except MobenchError as exc:
+        print(f"mobench: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mobench: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,131 @@
+"""One configuration -> a TrialOutcome: the one trial-evaluation path of `tune` and of the
+keras-tuner front end (`mobench.tuners`).
+
+`ConfigEvaluator.__call__` is the template: a fresh seeded model of the trial's configuration,
+cheap constraints (`params`, `flops`) checked before any training, the subclass's training,
+then one judgement of the measured values against the objectives and constraints. A trial whose
+objective was not measured raises `TrialFailed`, which the trial loop records as an infeasible
+trial with the reason before it goes on.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from mobench.data import Dataset
+from mobench.errors import TrialFailed
+from mobench.objectives import Constraint, Objective, profile_modes
+from mobench.study.outcome import TrialOutcome
+from mobench.suites import Suite
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What a subclass's training produced: measured values, or why it produced none."""
+
+    values: dict[str, float]
+    failure: str | None = None
+    record: dict[str, Any] | None = None
+
+
+class ConfigEvaluator(ABC):
+    """Evaluates one configuration for `objectives` under `constraints` (template method)."""
+
+    objectives: tuple[Objective, ...]
+    constraints: tuple[Constraint, ...]
+    seed: int
+
+    def __call__(self, trial) -> TrialOutcome:
+        from mobench.models.common import fresh_model
+        from mobench.profiling.training import cheap_objectives
+
+        hypermodel, hp = self.configure(trial)
+        model = fresh_model(hypermodel, hp, self.seed, self.strategy())
+        n_params, flops = cheap_objectives(model)
+        known = {"params": n_params, "flops": flops["train_per_sample"]}
+        broken = [c.text for c in self.constraints if c.cheap and not c.satisfied(known[c.name])]
+        if broken:
+            return TrialOutcome(known, self.violations(known),
+                                infeasible_reason=f"violates {', '.join(broken)} "
+                                                  "(checked before training)")
+        trained = self.train(trial, hypermodel, hp, model)
+        return self.judge({**known, **trained.values}, trained.failure, trained.record)
+
+    @abstractmethod
+    def configure(self, trial) -> tuple[Any, Any]:
+        """(hypermodel, keras-tuner HyperParameters) of the trial's configuration."""
+
+    @abstractmethod
+    def train(self, trial, hypermodel, hp, model) -> Trained:
+        """Train the fresh `model` and measure it."""
+
+    def strategy(self) -> Any:
+        """The tf.distribute strategy to build under (None: the default device)."""
+        return None
+
+    def judge(self, values: dict[str, float], failure: str | None = None,
+              record: dict[str, Any] | None = None) -> TrialOutcome:
+        """The outcome of measured `values`: infeasible with a reason, or feasible."""
+        violations = self.violations(values)
+        if failure:
+            return TrialOutcome(values, violations, infeasible_reason=failure, record=record)
+        missing = [o.name for o in self.objectives if o.name not in values]
+        if missing:
+            raise TrialFailed(f"objective {missing[0]!r} was not measured; this trial measured "
+                              f"{', '.join(sorted(values))}")
+        bad = [o.name for o in self.objectives if not math.isfinite(values[o.name])]
+        if bad:
+            return TrialOutcome(values, violations, infeasible_reason=f"{bad[0]} is not finite",
+                                record=record)
+        return TrialOutcome(values, violations, record=record)
+
+    def violations(self, values: dict[str, float]) -> tuple[float, ...]:
+        # An unmeasured constrained quantity counts as violated (the trial failed before it).
+        return tuple(c.violation(values[c.name]) if c.name in values else 1.0
+                     for c in self.constraints)
+
+
+@dataclass
+class TrialEvaluator(ConfigEvaluator):
+    """A suite's configuration trained on a dataset with `evaluate` (what `tune` runs)."""
+
+    suite: Suite
+    dataset: Dataset
+    objectives: tuple[Objective, ...]
+    constraints: tuple[Constraint, ...] = ()
+    epochs: int | None = None
+    seed: int = 0
+    distribute: str = "none"  # "mirrored": MirroredStrategy when more than one GPU is visible
+    _strategy: Any = field(default=None, init=False, repr=False)
+    _distribution: dict[str, Any] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def distribution(self) -> dict[str, Any]:
+        """How each trial trains: strategy, replicas, devices (decided once, on first use)."""
+        if self._distribution is None:
+            from mobench.profiling.distribute import choose
+
+            self._strategy, self._distribution = choose(self.distribute)
+        return self._distribution
+
+    def strategy(self) -> Any:
+        self.distribution  # noqa: B018 - decides the strategy once
+        return self._strategy
+
+    def configure(self, trial) -> tuple[Any, Any]:
+        hypermodel = self.suite.hypermodel(tuple(self.dataset.x_train.shape[1:]),
+                                           self.dataset.num_classes)
+        return hypermodel, self.suite.hyperparameters(hypermodel, values=dict(trial.params))
+
+    def train(self, trial, hypermodel, hp, model) -> Trained:
+        from mobench.profiling.training import evaluate_model
+
+        record = evaluate_model(self.suite, self.dataset, hypermodel, hp, model,
+                                epochs=self.epochs, seed=self.seed,
+                                profile_modes=profile_modes(self.objectives))
+        failure = None if record.status.value == "ok" else \
+            f"{record.status.value}: {record.reason}"
+        return Trained(record.objectives(), failure, record.to_dict())
