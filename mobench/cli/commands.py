@@ -158,6 +158,10 @@ def run_table(args: argparse.Namespace) -> int:
     from mobench.study.space import complete_grid, kt_space
     from mobench.suites import check_values, get_suite
 
+    if args.sample is not None:  # sampled learning curves: mobench.curves
+        from mobench.curves import run_curves
+
+        return run_curves(args, log)
     suite = get_suite(args.suite, args.suites_dir)
     hypermodel = suite.hypermodel()
     grid = dict(suite.grid)

@@ -181,6 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     tb.add_argument("--out", type=Path, metavar="PATH",
                     help="CSV path (default results/tables/SUITE-DATASET.csv)")
+    lc = tb.add_argument_group("sampled learning curves (instead of the grid)")
+    lc.add_argument("--sample", type=bounded(positive_int, 1_000_000), metavar="N",
+                    help="draw N configs from the full search space; per-epoch curves")
+    lc.add_argument("--method", choices=["sobol", "random"], default="sobol",
+                    help="how configs are drawn (default sobol, scrambled with --seed)")
+    lc.add_argument("--repeat-every", type=non_negative_int, default=5, metavar="K",
+                    help="every K-th config also runs with seed+1 (default 5; 0: none)")
+    lc.add_argument("--threads", type=positive_int, metavar="T",
+                    help="TensorFlow intra- and inter-op threads (default: TF's own)")
 
     c = verbs.add_parser("compare", help="compare strategies on a table (seeds, statistics)",
                          description="Run every strategy x seed on a stored table, compute"

@@ -1,0 +1,450 @@
+"""Sampled learning-curve tables: N configs drawn from a suite's full search space (the Optuna
+distributions live tuning uses), each trained once for E epochs with the per-epoch curves read
+from that one run; every K-th config is repeated with other seeds to measure the noise.
+
+Storage: `<out>.csv`, one row per (config_id, seed), appended and fsynced as it finishes, curves
+as JSON lists; `<out>.json`, the header (provenance, hardware, suite, dataset, sampling, the
+distributions). A build holds an exclusive `flock` on `<out>.csv.lock`; resuming needs the same
+header settings and repairs a torn last line. Peak memory is left out on purpose (the CPU
+allocator reading is not a process peak; see ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import gc
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mobench.documents import read_json, write_json
+from mobench.errors import UsageError
+from mobench.records import SCHEMA_VERSION, check_document
+
+KIND = "curves"
+METHODS = ("sobol", "random")
+CLASSIFIER_CURVES = ("val_accuracy", "val_loss", "accuracy", "loss")
+GAN_CURVES = ("d_loss", "g_loss", "val_d_loss", "val_g_loss")
+GAN_QUALITY = ("fcd", "classifier_score")
+LATENCY_CALLS = 30  # batch-1 predict calls timed per config (the profiler's floor is 50)
+# settings a resumed build must share with the stored header
+RESUME_KEYS = ("suite", "suite_version", "n", "seed", "method", "epochs", "repeat_every",
+               "extra_seeds", "fcd_epochs", "threads", "space", "hardware_id")
+DATASET_KEYS = ("name", "n_train", "n_val", "limit")
+
+
+# ---- the search space and sampling -------------------------------------------------------
+
+def search_space(suite, hypermodel) -> dict[str, Any]:
+    """The Optuna distributions live tuning sees: every hyperparameter, `[space]` honoured."""
+    from mobench.suites import check_values
+    from mobench.tuning import kt_space, optuna_space
+
+    return optuna_space(kt_space(hypermodel), check_values(suite, hypermodel, "space"))
+
+
+def _unit_points(n: int, d: int, method: str, seed: int) -> np.ndarray:
+    """n points in [0, 1)^d; a prefix of the same sequence for any n (stable config ids)."""
+    if method == "sobol":
+        from scipy.stats import qmc
+
+        m = max(0, math.ceil(math.log2(n)))
+        return qmc.Sobol(d=d, scramble=True, seed=seed).random_base2(m)[:n]
+    return np.random.default_rng(seed).random((n, d))
+
+
+def _value(dist, u: float) -> Any:
+    """Map u in [0, 1) to a value of an Optuna distribution (uniform, log where declared)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    u = min(max(float(u), 0.0), 1.0 - 1e-12)
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[int(u * len(dist.choices))]
+    low, high = dist.low, dist.high
+    if isinstance(dist, FloatDistribution):
+        if dist.log:
+            return float(math.exp(math.log(low) + u * (math.log(high) - math.log(low))))
+        if dist.step:
+            k = int(round((high - low) / dist.step)) + 1
+            return float(round(low + int(u * k) * dist.step, 12))
+        return float(low + u * (high - low))
+    if dist.log:  # IntDistribution, log: uniform in log over [low, high + 1)
+        v = int(math.exp(math.log(low) + u * (math.log(high + 1) - math.log(low))))
+        return min(max(v, low), high)
+    k = (high - low) // dist.step + 1
+    return int(low + int(u * k) * dist.step)
+
+
+def sample_configs(distributions: dict[str, Any], n: int, *, method: str = "sobol",
+                   seed: int = 0) -> list[dict[str, Any]]:
+    """`n` configs over every distribution, deterministic for (method, seed)."""
+    if method not in METHODS:
+        from mobench.errors import unknown_name
+
+        raise unknown_name("sampling method", method, METHODS)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise UsageError(f"--sample must be a positive integer, got {n}")
+    if not 0 <= seed < 2**32:
+        raise UsageError(f"--seed must be 0..{2**32 - 1}, got {seed}")
+    names = list(distributions)
+    points = _unit_points(n, len(names), method, seed)
+    return [{name: _value(distributions[name], u) for name, u in zip(names, row, strict=True)}
+            for row in points]
+
+
+def run_plan(n: int, repeat_every: int, extra_seeds: int, seed: int) -> list[tuple[int, int]]:
+    """(config_id, training seed) in build order: each repeat right after its config."""
+    plan = []
+    for i in range(n):
+        plan.append((i, seed))
+        if repeat_every and i % repeat_every == 0:
+            plan.extend((i, seed + r) for r in range(1, extra_seeds + 1))
+    return plan
+
+
+def fcd_checkpoints(epochs: int, count: int = 5) -> list[int]:
+    """Epochs (1-based) after which the GAN's fcd is measured: evenly spaced, the last included."""
+    count = min(count, epochs)
+    return sorted({max(1, round(epochs * k / count)) for k in range(1, count + 1)})
+
+
+# ---- one config --------------------------------------------------------------------------
+
+def _curve_recorder(hypermodel, dataset, fcd_epochs: list[int], seed: int):
+    """A Keras callback keeping every epoch's logs, and the GAN's quality at `fcd_epochs`;
+    the seconds quality measurement takes are kept so the time curve can leave them out."""
+    import keras
+
+    class CurveRecorder(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.logs: list[dict[str, float]] = []
+            self.quality: dict[str, list[float]] = {k: [] for k in GAN_QUALITY}
+            self.excluded: list[float] = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.logs.append({k: float(v) for k, v in (logs or {}).items()})
+            t0 = time.perf_counter()
+            if epoch + 1 in fcd_epochs:
+                from mobench.quality import split_result
+
+                measured, _ = split_result(hypermodel.quality_metrics(self.model, dataset,
+                                                                      seed=seed))
+                for k in GAN_QUALITY:
+                    self.quality[k].append(measured[k])
+            self.excluded.append(time.perf_counter() - t0)
+
+    return CurveRecorder()
+
+
+def _latency_p50(model, x) -> float:
+    """Median batch-1 inference latency with the profiler's timing helpers."""
+    from mobench.profiling.timing import percentile, time_steps, timed_call
+
+    model.make_predict_function(force=True)
+    one = x[:1]
+    predict_one = lambda: model.predict_function([(one,)])  # noqa: E731
+    for _ in range(3):
+        timed_call(predict_one)
+    return percentile(time_steps(predict_one, LATENCY_CALLS), 50)
+
+
+def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs: int,
+                   seed: int, fcd_epochs: list[int]) -> dict[str, Any]:
+    """Train one config once for `epochs`; its curves, cost and status as a table row."""
+    import keras
+    import tensorflow as tf
+
+    from mobench.evaluate import cheap_objectives, train_measured
+
+    gan = hasattr(hypermodel, "quality_metrics")
+    row: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    try:
+        hp = suite.hyperparameters(hypermodel, values=values)
+        keras.backend.clear_session()
+        gc.collect()
+        keras.utils.set_random_seed(seed)
+        model = hypermodel.build(hp)
+        params, flops = cheap_objectives(model)
+        row.update(params=params, flops=flops.get("train_per_sample"))
+        recorder = _curve_recorder(hypermodel, dataset, fcd_epochs if gan else [], seed)
+        run = train_measured(hypermodel, hp, model, dataset.x_train, dataset.y_train,
+                             epochs=epochs, callbacks=[recorder], shuffle=True,
+                             validation_data=(dataset.x_val, dataset.y_val))
+        row.update(status=run.status.value, reason=run.reason or "")
+        epoch_s = np.asarray(run.epoch_times_s, dtype=float)
+        times = np.cumsum(epoch_s - recorder.excluded[:len(epoch_s)])  # without fcd time
+        row["time_curve"] = [float(t) for t in times]
+        row["epochs_done"] = len(times)
+        row["train_time"] = row["time_curve"][-1] if len(times) else None
+        for name in GAN_CURVES if gan else CLASSIFIER_CURVES:
+            row[f"{name}_curve"] = [e.get(name, math.nan) for e in recorder.logs]
+        for name in GAN_QUALITY if gan else ():
+            row[f"{name}_curve"] = recorder.quality[name]
+        finals = GAN_QUALITY if gan else ("val_accuracy", "val_loss")
+        for name in finals:
+            curve = row.get(f"{name}_curve") or []
+            row[name] = curve[-1] if run.status.value == "ok" and curve else None
+        if run.status.value == "ok":
+            row["latency_p50"] = _latency_p50(model, tf.constant(dataset.x_train[:1]))
+    except tf.errors.ResourceExhaustedError as exc:
+        row.update(status="out_of_memory", reason=_one_line(exc))
+    except Exception as exc:  # one broken config must not stop an unattended build
+        row.update(status="failed", reason=f"{type(exc).__name__}: {_one_line(exc)}")
+    row["wall_time"] = time.perf_counter() - t0
+    return row
+
+
+def _one_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+# ---- storage -----------------------------------------------------------------------------
+
+def csv_fields(gan: bool) -> list[str]:
+    curves = [*GAN_CURVES, *GAN_QUALITY] if gan else list(CLASSIFIER_CURVES)
+    finals = list(GAN_QUALITY) if gan else ["val_accuracy", "val_loss"]
+    return ["config_id", "seed", "repeat", "config", "status", "reason", "epochs_done",
+            *finals, "train_time", "params", "flops", "latency_p50", "wall_time",
+            "time_curve", *(f"{c}_curve" for c in curves)]
+
+
+def header_path(csv_path: Path) -> Path:
+    return csv_path.with_suffix(".json")
+
+
+@contextmanager
+def exclusive_lock(csv_path: Path) -> Iterator[None]:
+    """Hold `<csv>.lock` exclusively; a second writer gets a UsageError at once."""
+    lock = csv_path.with_name(csv_path.name + ".lock")
+    with lock.open("a") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"{csv_path} is being written by another process (lock {lock} "
+                             "held); wait for it to finish or pick another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _split_torn(text: str, n_fields: int) -> tuple[str, str]:
+    """(complete text, torn tail): a tail without newline or with the wrong field count."""
+    if not text:
+        return "", ""
+    cut = text.rfind("\n", 0, len(text) - 1 if text.endswith("\n") else len(text)) + 1
+    last = text[cut:]
+    fields = next(csv.reader([last.rstrip("\n")]), [])
+    if last.endswith("\n") and len(fields) == n_fields:
+        return text, ""
+    return text[:cut], last
+
+
+def repair_tail(csv_path: Path, fields: list[str], on_line: Callable[[str], None]) -> None:
+    """Truncate a torn last line (an interrupted write), saying what was dropped."""
+    if not csv_path.exists():
+        return
+    text = csv_path.read_text(encoding="utf-8")
+    good, torn = _split_torn(text, len(fields))
+    if torn:
+        with csv_path.open("r+", encoding="utf-8") as f:
+            f.truncate(len(good.encode("utf-8")))
+            f.flush()
+            os.fsync(f.fileno())
+        shown = torn if len(torn) <= 80 else torn[:77] + "..."
+        on_line(f"repaired {csv_path}: dropped a torn last line ({len(torn)} chars: {shown!r})")
+    if good:
+        first = next(csv.reader([good.split("\n", 1)[0]]))
+        if first != fields:
+            raise UsageError(f"{csv_path}: its columns are not those of a {KIND} table of "
+                             "this suite; pick another --out")
+
+
+def done_runs(csv_path: Path) -> set[tuple[int, int]]:
+    if not csv_path.exists():
+        return set()
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        return {(int(r["config_id"]), int(r["seed"])) for r in csv.DictReader(f)
+                if r.get("status")}
+
+
+def check_header(stored: dict[str, Any], header: dict[str, Any], path: Path) -> None:
+    """Refuse to resume a build whose stored header has other settings (one line)."""
+    try:
+        check_document(stored, KIND)
+    except UsageError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    pairs = [(k, stored.get(k), header[k]) for k in RESUME_KEYS]
+    pairs += [(f"dataset.{k}", (stored.get("dataset") or {}).get(k), header["dataset"][k])
+              for k in DATASET_KEYS]
+    for key, old, new in pairs:
+        if old != new:
+            show = "the search space" if key == "space" else f"{old!r} there, {new!r} now"
+            raise UsageError(f"{path} was built with other settings ({key}: {show}); rerun "
+                             "with the same settings to resume, or pick another --out")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return json.dumps(value)
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "" if value is None else repr(value)
+    return value
+
+
+def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str = "sobol",
+                 seed: int = 0, repeat_every: int = 5, extra_seeds: int = 1,
+                 limit: int | None = None, threads: dict[str, Any] | None = None,
+                 on_line: Callable[[str], None] = print) -> Path:
+    """Train every sampled (config, seed) not yet in `out`, appending rows; returns `out`."""
+    from optuna.distributions import distribution_to_json
+
+    from mobench.profiling.hardware import fingerprint
+    from mobench.provenance import provenance
+
+    if epochs < 1:
+        raise UsageError(f"--epochs must be a positive integer, got {epochs}")
+    if repeat_every < 0 or extra_seeds < 0:
+        raise UsageError(f"--repeat-every must be >= 0, got {repeat_every}")
+    hypermodel = suite.hypermodel(tuple(dataset.x_train.shape[1:]), dataset.num_classes)
+    gan = hasattr(hypermodel, "quality_metrics")
+    space = search_space(suite, hypermodel)
+    configs = sample_configs(space, n, method=method, seed=seed)
+    plan = run_plan(n, repeat_every, extra_seeds, seed)
+    fp = fingerprint()
+    header = {
+        "schema_version": SCHEMA_VERSION, "kind": KIND, "suite": suite.name,
+        "suite_version": suite.version, "dataset": {**dataset.describe(), "limit": limit},
+        "epochs": epochs, "batch_size": "per config (hyperparameter batch_size)",
+        "n": n, "method": method, "seed": seed, "repeat_every": repeat_every,
+        "extra_seeds": extra_seeds, "fcd_epochs": fcd_checkpoints(epochs) if gan else None,
+        "threads": threads or {}, "hardware_id": fp.get("hardware_id"),
+        "space": {k: json.loads(distribution_to_json(d)) for k, d in space.items()},
+        "columns": csv_fields(gan), "peak_memory": "not recorded (CPU reading unreliable)",
+        "provenance": provenance(fp, seed, suite_version=suite.version),
+    }
+    fields = csv_fields(gan)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(out):
+        hpath = header_path(out)
+        if hpath.exists():
+            check_header(read_json(hpath), header, hpath)
+        elif out.exists() and out.stat().st_size:
+            raise UsageError(f"{out} exists without its header {hpath}; pick another --out")
+        else:
+            write_json(hpath, header)
+        repair_tail(out, fields, on_line)
+        done = done_runs(out)
+        todo = [(i, s) for i, s in plan if (i, s) not in done]
+        on_line(f"curves {out}: {n} configs x {epochs} epochs, {len(plan)} runs "
+                f"({len(plan) - n} repeats), {len(plan) - len(todo)} already done")
+        if gan and todo:
+            from mobench.quality import feature_classifier
+
+            feature_classifier(dataset)  # train or load the fcd network before the clock
+        _run(suite, hypermodel, dataset, configs, todo, out, fields, epochs, header,
+             seed, on_line)
+    return out
+
+
+def _run(suite, hypermodel, dataset, configs, todo, out, fields, epochs, header, seed,
+         on_line) -> None:
+    start = time.monotonic()
+    new_file = not out.exists() or out.stat().st_size == 0
+    with out.open("a", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        if new_file:
+            writer.writeheader()
+        for k, (i, s) in enumerate(todo, 1):
+            row = measure_config(suite, hypermodel, dataset, configs[i], epochs=epochs,
+                                 seed=s, fcd_epochs=header["fcd_epochs"] or [])
+            row.update(config_id=i, seed=s, repeat=s - seed, config=json.dumps(configs[i]))
+            row["reason"] = (row.get("reason") or "").replace("\n", " ")
+            writer.writerow({name: _cell(row.get(name)) for name in fields})
+            f.flush()
+            os.fsync(f.fileno())
+            elapsed = time.monotonic() - start
+            score = next((f"{m}={row[m]:.4g}" for m in ("val_accuracy", "fcd")
+                          if row.get(m) is not None), "")
+            on_line(f"[{k}/{len(todo)}] config {i} seed {s}: {row['status']} {score} "
+                    f"train {row.get('train_time') or 0:.1f}s wall {row['wall_time']:.1f}s | "
+                    f"elapsed {elapsed:.0f}s | ETA {elapsed / k * (len(todo) - k):.0f}s")
+
+
+def load_curves(path: str | os.PathLike):
+    """(header, DataFrame) of a curves table, complete or partial; curves parsed into lists.
+
+    A torn last line (an interrupted write) is left out, not repaired: reading never writes.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    header = read_json(header_path(path))
+    try:
+        check_document(header, KIND)
+    except UsageError as exc:
+        raise UsageError(f"{header_path(path)}: {exc}") from None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: not readable: {exc}") from None
+    good, _ = _split_torn(text, len(header["columns"]))
+    if not good:
+        return header, pd.DataFrame(columns=header["columns"])
+    frame = pd.read_csv(io.StringIO(good))
+    for col in [c for c in frame.columns if c.endswith("_curve")]:
+        frame[col] = [json.loads(v) if isinstance(v, str) else [] for v in frame[col]]
+    return header, frame
+
+
+# ---- the CLI verb (`table SUITE --sample N`) ---------------------------------------------
+
+def set_threads(threads: int | None) -> dict[str, Any]:
+    """Restrict TensorFlow's intra- and inter-op pools (before any op runs); report them."""
+    import tensorflow as tf
+
+    if threads is not None:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError as exc:
+            raise UsageError(f"--threads: {exc}") from None
+    env = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+            "cpu_count": os.cpu_count(), **{k: os.environ.get(k) for k in env}}
+
+
+def run_curves(args, log: Callable[[str], None]) -> int:
+    """`mobench table SUITE --sample N ...`: build (or resume) a learning-curve table."""
+    from mobench.data import load_dataset
+    from mobench.suites import get_suite
+
+    if args.grid:
+        raise UsageError("--grid and --sample exclude each other (grid or sampled table)")
+    if args.repeats != 1:
+        raise UsageError("--repeats is for grid tables; with --sample use --repeat-every K")
+    if args.sample < 1:
+        raise UsageError(f"--sample must be a positive integer, got {args.sample}")
+    suite = get_suite(args.suite, args.suites_dir)
+    threads = set_threads(args.threads)
+    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           data_dir=args.data_dir)
+    out = args.out or Path("results") / "tables" / f"{suite.name}-{dataset.name}-curves.csv"
+    build_curves(suite, dataset, out, n=args.sample, epochs=args.epochs or suite.epochs,
+                 method=args.method, seed=args.seed, repeat_every=args.repeat_every,
+                 limit=args.limit, threads=threads, on_line=log)
+    log(f"wrote {out} and {header_path(out)}")
+    return 0
+
