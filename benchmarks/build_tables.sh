@@ -6,9 +6,9 @@
 # message that added this file and each table's JSON header.
 #   nohup bash benchmarks/build_tables.sh > /tmp/build_tables.log 2>&1 &
 set -u
-REPO=/work/wt-lc
-PY=/work/main/.venv/bin/python
-OUT=${OUT:-/work/main/results/tables}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PY:-$REPO/.venv/bin/python}
+OUT=${OUT:-$REPO/results/tables}
 export TF_CPP_MIN_LOG_LEVEL=2 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 exec 9>/tmp/build_tables.lock
@@ -21,7 +21,7 @@ build() {  # SUITE N EPOCHS [extra args...]
     local suite=$1 n=$2 epochs=$3
     shift 3
     echo "=== $(date -u +%FT%TZ) $suite: --sample $n --epochs $epochs $*"
-    PYTHONPATH=$REPO nice -n 10 "$PY" -m mobench table "$suite" --sample "$n" \
+    nice -n 10 "$PY" -m mobench table "$suite" --sample "$n" \
         --epochs "$epochs" --dataset digits --threads 1 --method sobol --seed 0 \
         --repeat-every 5 --out "$OUT/$suite-digits-curves.csv" "$@"
     echo "=== $(date -u +%FT%TZ) $suite: exit $?"

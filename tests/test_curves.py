@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from mobench.cli import main
-from mobench.curves import (
+from mobench.compare.curves import (
     csv_fields,
     exclusive_lock,
     fcd_checkpoints,

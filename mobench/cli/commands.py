@@ -158,8 +158,8 @@ def run_table(args: argparse.Namespace) -> int:
     from mobench.study.space import complete_grid, kt_space
     from mobench.suites import check_values, get_suite
 
-    if args.sample is not None:  # sampled learning curves: mobench.curves
-        from mobench.curves import run_curves
+    if args.sample is not None:  # sampled learning curves: mobench.compare.protocol.curves
+        from mobench.compare.curves import run_curves
 
         return run_curves(args, log)
     suite = get_suite(args.suite, args.suites_dir)

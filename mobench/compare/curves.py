@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import fcntl
-import gc
 import io
 import json
 import math
@@ -46,8 +45,8 @@ DATASET_KEYS = ("name", "n_train", "n_val", "limit")
 
 def search_space(suite, hypermodel) -> dict[str, Any]:
     """The Optuna distributions live tuning sees: every hyperparameter, `[space]` honoured."""
+    from mobench.study.space import kt_space, optuna_space
     from mobench.suites import check_values
-    from mobench.tuning import kt_space, optuna_space
 
     return optuna_space(kt_space(hypermodel), check_values(suite, hypermodel, "space"))
 
@@ -135,7 +134,7 @@ def _curve_recorder(hypermodel, dataset, fcd_epochs: list[int], seed: int):
             self.logs.append({k: float(v) for k, v in (logs or {}).items()})
             t0 = time.perf_counter()
             if epoch + 1 in fcd_epochs:
-                from mobench.quality import split_result
+                from mobench.models.quality import split_result
 
                 measured, _ = split_result(hypermodel.quality_metrics(self.model, dataset,
                                                                       seed=seed))
@@ -161,20 +160,17 @@ def _latency_p50(model, x) -> float:
 def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs: int,
                    seed: int, fcd_epochs: list[int]) -> dict[str, Any]:
     """Train one config once for `epochs`; its curves, cost and status as a table row."""
-    import keras
     import tensorflow as tf
 
-    from mobench.evaluate import cheap_objectives, train_measured
+    from mobench.models.common import fresh_model
+    from mobench.profiling.training import cheap_objectives, train_measured
 
     gan = hasattr(hypermodel, "quality_metrics")
     row: dict[str, Any] = {}
     t0 = time.perf_counter()
     try:
         hp = suite.hyperparameters(hypermodel, values=values)
-        keras.backend.clear_session()
-        gc.collect()
-        keras.utils.set_random_seed(seed)
-        model = hypermodel.build(hp)
+        model = fresh_model(hypermodel, hp, seed)
         params, flops = cheap_objectives(model)
         row.update(params=params, flops=flops.get("train_per_sample"))
         recorder = _curve_recorder(hypermodel, dataset, fcd_epochs if gan else [], seed)
@@ -310,8 +306,8 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
     """Train every sampled (config, seed) not yet in `out`, appending rows; returns `out`."""
     from optuna.distributions import distribution_to_json
 
+    from mobench.documents import provenance
     from mobench.profiling.hardware import fingerprint
-    from mobench.provenance import provenance
 
     if epochs < 1:
         raise UsageError(f"--epochs must be a positive integer, got {epochs}")
@@ -350,7 +346,7 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
         on_line(f"curves {out}: {n} configs x {epochs} epochs, {len(plan)} runs "
                 f"({len(plan) - n} repeats), {len(plan) - len(todo)} already done")
         if gan and todo:
-            from mobench.quality import feature_classifier
+            from mobench.models.quality import feature_classifier
 
             feature_classifier(dataset)  # train or load the fcd network before the clock
         _run(suite, hypermodel, dataset, configs, todo, out, fields, epochs, header,
