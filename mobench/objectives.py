@@ -31,6 +31,7 @@ class Objective:
     cheap: bool = False
     modes: tuple[str, ...] = ()
     description: str = ""
+    needs_gpu: bool = False  # measured by NVML on NVIDIA GPUs only
 
     def minimized(self, value: float) -> float:
         return value if self.direction is Direction.MINIMIZE else -value
@@ -53,7 +54,7 @@ CATALOGUE: dict[str, Objective] = {o.name: o for o in (
     Objective("latency", MIN, "s", modes=("graph",), description="inference p50 at batch 1"),
     Objective("params", MIN, "", cheap=True, description="trainable + non-trainable weights"),
     Objective("flops", MIN, "FLOP", cheap=True, description="training FLOPs per sample"),
-    Objective("energy", MIN, "J", modes=("graph",),
+    Objective("energy", MIN, "J", modes=("graph",), needs_gpu=True,
               description="GPU energy per training step (NVML; GPU only)"),
     Objective("fcd", MIN, "", description="Frechet classifier distance of GAN samples"),
     Objective("classifier_score", MAX, "", description="Inception-score analogue of samples"),
@@ -98,6 +99,16 @@ def parse_objectives(specs: str | Iterable[str]) -> tuple[Objective, ...]:
     return objectives
 
 
+def check_measurable(names: Iterable[str], gpus: int, why_none: str | None = None) -> None:
+    """Refuse, before any training, objectives or constraints this machine cannot measure."""
+    for name in names:
+        known = CATALOGUE.get(name)
+        if known is not None and known.needs_gpu and gpus == 0:
+            raise UsageError(f"{name} is measured by NVML on NVIDIA GPUs, and this machine has "
+                             f"none ({why_none or 'no GPU found'}): drop {name} from the "
+                             "objectives and constraints, or run on a GPU")
+
+
 def profile_modes(objectives: Iterable[Objective]) -> tuple[str, ...]:
     """The profiler modes the objectives need, in a stable order (empty: no profiling)."""
     wanted = {m for o in objectives for m in o.modes}
@@ -120,6 +131,13 @@ UNITS = {
     "KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30, "TiB": 2.0**40,
     "s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0, "J": 1.0, "kJ": 1e3,
 }
+# What each unit measures; a constraint's unit must measure what its objective does.
+UNIT_DIMENSION = {**{u: "count" for u in ("", "k", "M", "G", "T")},
+                  **{u: "bytes" for u in ("B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB",
+                                           "TiB")},
+                  **{u: "time" for u in ("s", "ms", "us", "min", "h")},
+                  **{u: "energy" for u in ("J", "kJ")}}
+OBJECTIVE_DIMENSION = {"B": "bytes", "s": "time", "J": "energy"}  # any other unit: a count
 PATTERN = re.compile(
     r"^\s*(?P<name>[A-Za-z_]\w*)\s*(?P<op><=|>=|<|>)\s*"
     r"(?P<number>[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(?P<unit>[A-Za-z]*)\s*$"
@@ -161,6 +179,13 @@ def parse_constraint(text: str) -> Constraint:
     if m["name"] not in CATALOGUE:
         raise UsageError(f"constraint {text!r}: unknown measurement {m['name']!r}; "
                          f"constrain one of: {', '.join(sorted(CATALOGUE))}")
+    objective = CATALOGUE[m["name"]]
+    wanted = OBJECTIVE_DIMENSION.get(objective.unit, "count")
+    if unit and UNIT_DIMENSION[unit] != wanted:
+        units = ", ".join(u for u, d in UNIT_DIMENSION.items() if d == wanted and u)
+        raise UsageError(f"constraint {text!r}: {objective.name} is measured in "
+                         f"{objective.unit or 'plain numbers'}, so {unit!r} "
+                         f"({UNIT_DIMENSION[unit]}) cannot bound it; use {units} or no unit")
     limit = float(m["number"]) * UNITS[unit]
     if not math.isfinite(limit):
         raise UsageError(f"constraint {text!r}: the limit is not a finite number; "

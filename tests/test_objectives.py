@@ -82,3 +82,55 @@ def test_constraint_violation_sign_and_cheapness():
 def test_bad_constraints(text, message):
     with pytest.raises(UsageError, match=message):
         parse_constraint(text)
+
+
+# Every unit's factor, pinned exactly (a changed factor must fail here).
+UNIT_FACTORS = {
+    "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+    "B": 1.0, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+    "KiB": 1024.0, "MiB": 1024.0**2, "GiB": 1024.0**3, "TiB": 1024.0**4,
+    "s": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0, "J": 1.0, "kJ": 1e3,
+}
+NAME_FOR_DIMENSION = {"count": "params", "bytes": "peak_memory", "time": "train_time",
+                      "energy": "energy"}
+
+
+@pytest.mark.parametrize("unit", sorted(UNIT_FACTORS))
+def test_every_unit_factor(unit):
+    from mobench.objectives import UNIT_DIMENSION, UNITS
+
+    assert set(UNITS) == set(UNIT_FACTORS) == set(UNIT_DIMENSION)
+    name = NAME_FOR_DIMENSION[UNIT_DIMENSION[unit]]
+    assert parse_constraint(f"{name}<=3{unit}").limit == 3 * UNIT_FACTORS[unit]
+
+
+@pytest.mark.parametrize("text", ["peak_memory<=30s", "train_time<=2MiB", "params<=3s",
+                                  "energy<=5ms", "latency<=1GiB", "val_accuracy>=0.5J"])
+def test_a_unit_of_another_dimension_is_refused(text):
+    with pytest.raises(UsageError, match="cannot bound it"):
+        parse_constraint(text)
+
+
+def test_constraint_semantics_exactly():
+    """Optuna's convention: violation <= 0 is feasible; the excess is relative to the limit."""
+    le = parse_constraint("peak_memory<=1000")
+    assert le.violation(1000) == 0.0 and le.satisfied(1000)  # <= admits the limit
+    assert le.violation(1500) == pytest.approx(0.5) and le.violation(250) == pytest.approx(-0.75)
+    lt = parse_constraint("peak_memory<1000")
+    assert lt.violation(1000) > 0 and not lt.satisfied(1000)  # < does not
+    assert lt.violation(999) < 0 and lt.satisfied(999)
+    ge = parse_constraint("val_accuracy>=0.8")
+    assert ge.violation(0.8) == 0.0 and ge.violation(0.6) == pytest.approx(0.25)
+    assert ge.violation(1.0) == pytest.approx(-0.25)
+    gt = parse_constraint("val_accuracy>0.8")
+    assert not gt.satisfied(0.8) and gt.satisfied(0.81)
+    assert parse_constraint("params<=2k").violation(3000) == pytest.approx(0.5)
+
+
+def test_gpu_only_measurements_are_refused_up_front_without_a_gpu():
+    from mobench.objectives import check_measurable
+
+    check_measurable(["energy", "train_time"], gpus=1)  # a GPU: fine
+    check_measurable(["train_time", "my_metric"], gpus=0)
+    with pytest.raises(UsageError, match="energy is measured by NVML.*no driver"):
+        check_measurable(["train_time", "energy"], gpus=0, why_none="no driver")

@@ -159,9 +159,49 @@ def test_tune_cli_on_digits_produces_a_front_and_resumes(tmp_path, capsys):
     assert all(t["params"]["precision"] == "float32" for t in doc["trials"])  # [space]
     assert "Pareto front" in capsys.readouterr().out
     assert main([*argv, "--trials", "5"]) == 0  # resume: one more trial, the 4 kept
+    assert "resuming study 'mnist-mlp-nsga2-s0-val_accuracy-train_time': 4 of 5 trials " \
+        "finished" in capsys.readouterr().err
     again = json.loads(out.read_text())
     assert len(again["trials"]) == 5
     assert again["trials"][:4] == doc["trials"]
+    study = optuna.load_study(study_name=doc["study_name"], storage=storage)
+    settings = study.user_attrs["settings"]
+    assert settings["epochs"] == 1 and settings["limit"] == 200 and settings["strategy"] == "nsga2"
+    assert all(t.user_attrs["settings"] == settings for t in study.get_trials())
+
+
+@pytest.mark.parametrize(("change", "setting"), [
+    (["--epochs", "2"], "epochs"), (["--limit", "300"], "limit"),
+    (["--dataset", "synthetic"], "dataset"), (["--seed", "1", "--study", "x"], "seed"),
+])
+def test_resume_with_other_settings_is_refused_before_any_write(tmp_path, capsys, change,
+                                                                 setting):
+    import sqlite3
+
+    from mobench.study.studies import check_settings
+
+    db = tmp_path / "s.db"
+    storage = f"sqlite:///{db}"
+    base = ["tune", "mnist-mlp", "--strategy", "random", "--dataset", "digits", "--limit", "200",
+            "--storage", storage, "--study", "x"]
+    sampler = make_sampler("random", seed=0, directions=["maximize", "minimize"])
+    study = open_study(storage, "x", OBJECTIVES, sampler, "mnist-mlp")
+    from mobench.cli.parser import build_parser
+    from mobench.study.workers import tune_spec
+    from mobench.suites import get_suite
+
+    spec = tune_spec(build_parser().parse_args(base))
+    check_settings(study, spec.study_settings(get_suite("mnist-mlp")), storage)
+    run_trials(study, toy_evaluator, {"units": optuna.distributions.IntDistribution(32, 64)},
+               OBJECTIVES, 1, on_line=lambda _: None)
+    before = sqlite3.connect(db).execute("select count(*) from trial_user_attributes").fetchone()
+    capsys.readouterr()
+    assert main([*base, *change]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"was run with {setting} = " in err
+    assert "--study NEW_NAME" in err
+    after = sqlite3.connect(db).execute("select count(*) from trial_user_attributes").fetchone()
+    assert after == before and len(optuna.load_study(study_name="x", storage=storage).trials) == 1
 
 
 @pytest.mark.slow
@@ -188,8 +228,17 @@ def test_cheap_constraint_skips_training(tmp_path, monkeypatch):
     (["--objectives", "train_time:max"], "train_time is always minimized"),
     (["--constraint", "peak_memory=2GiB"], "does not parse"),
     (["--study", "../../etc"], "study name '../../etc'"),
+    (["--constraint", "energy<=1J"], "energy is measured by NVML on NVIDIA GPUs"),
+    (["--objectives", "val_accuracy,energy"], "energy is measured by NVML on NVIDIA GPUs"),
+    (["--constraint", "peak_memory<=30s"], "cannot bound it"),
+    (["--constraint", "params<=1e6", "--constraint", "params<=1e6"], "given twice"),
 ])
 def test_tune_usage_errors(tmp_path, capsys, argv, message):
+    if "NVML" in message:
+        from mobench.profiling.nvml import gpu_inventory
+
+        if gpu_inventory()[0]:
+            pytest.skip("this machine has an NVIDIA GPU: energy can be measured here")
     storage = ["--storage", f"sqlite:///{tmp_path}/s.db"]
     assert main(["tune", "mnist-mlp", *storage, *argv]) == 2
     err = capsys.readouterr().err

@@ -93,9 +93,13 @@ def run_tune(args: argparse.Namespace) -> int:
     spec = tune_spec(args)
     suite = get_suite(spec.suite, spec.suites_dir)
     objectives = parse_objectives(spec.objectives)
-    # open (or create) the study here: a storage or study mismatch exits 2 before any work
+    # open (or create) the study here: a storage, study or settings mismatch exits 2 before
+    # any work or write
     study = open_study(make_storage(spec.storage), spec.study, objectives,
-                       optuna.samplers.RandomSampler(), suite.name)
+                       optuna.samplers.RandomSampler(), suite.name, spec.study_settings(suite))
+    finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    if finished:
+        log(f"resuming study {spec.study!r}: {finished} of {spec.trials} trials finished")
     supervised = spec.workers > 1 or spec.trial_timeout is not None
     start = (f"tuning {suite.name} with {spec.strategy} for "
              f"{','.join(o.name for o in objectives)} on {spec.dataset or suite.dataset}:"
@@ -140,7 +144,7 @@ def _tune_report(args, spec, study, suite, objectives, info: dict, status: int) 
     headers, rows = front_rows(document)
     print(f"Pareto front of study {spec.study!r}: {len(rows)} of {len(document['trials'])} trials")
     print(table(headers, rows))
-    path = args.json or default_run_path("tune", suite.name, spec.strategy)
+    path = args.json or Path("results") / "runs" / f"tune-{spec.study}.json"  # one per study
     write_json(path, document)
     log(f"wrote {path}")
     done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))

@@ -51,6 +51,7 @@ class Worker:
     url: str = ""
     poll_s: float = 0.25  # pause while the last trials run elsewhere
     watch: Callable[[str, int], None] | None = None  # ("start" | "end", trial number)
+    trial_attrs: dict[str, Any] = field(default_factory=dict)  # set on every trial it claims
 
 
 class TrialLost(Exception):
@@ -225,6 +226,8 @@ def _run_one(ops: StudyOps, trial, evaluator, constraints: tuple,
         ops.retry("claim the trial", lambda: trial.set_user_attr(WORKER_ATTR, worker.name))
         if worker.seed is not None:
             ops.retry("claim the trial", lambda: trial.set_user_attr(SEED_ATTR, worker.seed))
+        for key, value in worker.trial_attrs.items():
+            ops.retry("claim the trial", lambda k=key, v=value: trial.set_user_attr(k, v))
         if "failed_trial" in frozen.system_attrs:  # re-queued by RetryHeartbeatStaleTrialCallback
             ops.retry("claim the trial", lambda: trial.set_user_attr(
                 RETRY_ATTR, frozen.system_attrs["failed_trial"]))

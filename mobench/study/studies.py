@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mobench.errors import UsageError
 from mobench.objectives import Objective
@@ -18,8 +19,36 @@ def check_study_name(name: str) -> str:
     return name
 
 
-def open_study(storage, name: str, objectives: tuple[Objective, ...], sampler, suite: str):
-    """Create or resume a study; a study of the same name with other objectives is refused.
+SETTINGS_ATTR = "settings"
+# how each setting is given on the command line, for the message that refuses a change
+SETTING_FLAGS = {"suite": "SUITE", "suite_version": "the suite file's version",
+                 "dataset": "--dataset", "limit": "--limit", "epochs": "--epochs",
+                 "batch_size": "the suite's batch_size", "objectives": "--objectives",
+                 "constraints": "--constraint", "strategy": "--strategy", "seed": "--seed",
+                 "mobench_version": "the mobench version"}
+
+
+def check_settings(study, settings: dict[str, Any], url: str) -> None:
+    """Record the settings that decide what a trial means in a new study; refuse a resume
+    that differs (a study without trials takes the new settings)."""
+    stored = study.user_attrs.get(SETTINGS_ATTR)
+    if stored == settings:
+        return
+    if stored is not None and study.get_trials(deepcopy=False):
+        key = next(k for k in sorted(set(stored) | set(settings))
+                   if stored.get(k) != settings.get(k))
+        raise UsageError(
+            f"study {study.study_name!r} in {url} was run with {key} = {stored.get(key)!r} "
+            f"({SETTING_FLAGS.get(key, key)}); this command asks for {settings.get(key)!r}. "
+            "Rerun with the study's settings to resume it, or start a new study with "
+            "--study NEW_NAME")
+    study.set_user_attr(SETTINGS_ATTR, settings)
+
+
+def open_study(storage, name: str, objectives: tuple[Objective, ...], sampler, suite: str,
+               settings: dict[str, Any] | None = None):
+    """Create or resume a study; a study of the same name with other objectives, or other
+    `settings` (see `check_settings`), is refused before anything is written.
 
     `storage` is a URL (see `mobench.study.storages`), None for DEFAULT_STORAGE, or an Optuna
     storage object made by `mobench.study.storages.make_storage`.
@@ -55,4 +84,6 @@ def open_study(storage, name: str, objectives: tuple[Objective, ...], sampler, s
         raise UsageError(
             f"study {name!r} in {url} exists for suite {study.user_attrs.get('suite')!r} with "
             f"objectives {','.join(stored)}; rerun with those, or pick another --study")
+    if settings is not None:
+        check_settings(study, settings, url)
     return study

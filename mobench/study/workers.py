@@ -56,6 +56,18 @@ class TuneSpec:
     info_dir: str | None = None
     entry: str = "mobench.study.workers:work"  # the worker function children run (tests swap it)
 
+    def study_settings(self, suite) -> dict[str, Any]:
+        """What decides what a trial of this study means: recorded in the study and on every
+        trial, and a resume with other values is refused."""
+        from mobench.documents import mobench_version
+
+        return {"suite": suite.name, "suite_version": suite.version,
+                "dataset": self.dataset or suite.dataset, "limit": self.limit,
+                "epochs": self.epochs or suite.epochs, "batch_size": suite.batch_size,
+                "objectives": list(self.objectives), "constraints": list(self.constraints),
+                "strategy": self.strategy, "seed": self.seed,
+                "mobench_version": mobench_version()}
+
     @property
     def settings(self) -> StorageSettings:
         return StorageSettings(self.heartbeat_interval, self.grace_period, self.max_retry,
@@ -72,7 +84,12 @@ class TuneSpec:
 def tune_spec(args: argparse.Namespace) -> TuneSpec:
     """The spec of a `tune` command, checked without TensorFlow (bad input exits 2 at once)."""
     from mobench.data import DATASET_NAMES
-    from mobench.objectives import parse_constraint, parse_objectives
+    from mobench.objectives import (
+        CATALOGUE,
+        check_measurable,
+        parse_constraint,
+        parse_objectives,
+    )
     from mobench.strategies import strategy_names
     from mobench.study.storages import normalize_url
     from mobench.study.studies import DEFAULT_STORAGE, check_study_name
@@ -87,7 +104,18 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
         raise UsageError("--objectives needs at least one objective name")
     specs = list(args.objectives or suite.objectives)
     objectives = parse_objectives(specs)
-    constraints = [parse_constraint(text).text for text in args.constraint]
+    parsed = [parse_constraint(text) for text in args.constraint]
+    constraints = [c.text for c in parsed]
+    dupes = sorted({c for c in constraints if constraints.count(c) > 1})
+    if dupes:
+        raise UsageError(f"constraint {dupes[0]!r} is given twice")
+    if any(CATALOGUE[n].needs_gpu for n in [*(o.name for o in objectives if o.name in CATALOGUE),
+                                            *(c.name for c in parsed)]):
+        from mobench.profiling.nvml import gpu_inventory
+
+        gpus, why = gpu_inventory()
+        check_measurable([*(o.name for o in objectives), *(c.name for c in parsed)],
+                         len(gpus), why)
     if args.strategy not in strategy_names():
         raise unknown_name("strategy", args.strategy, strategy_names())
     name = args.study if args.study is not None else "-".join(
@@ -123,7 +151,7 @@ def claim_slot(study, token: str, settle_s: float = 0.2) -> int:
         slot += 1  # another worker wrote the same slot last: try the next
 
 
-def join_study(spec: TuneSpec, objectives, suite: str, sampler_for: Callable[[int], Any]):
+def join_study(spec: TuneSpec, objectives, suite, sampler_for: Callable[[int], Any]):
     """Open the study, claim a worker slot and seed the sampler with --seed + slot;
     returns (study, trialloop.Worker)."""
     import optuna
@@ -133,13 +161,16 @@ def join_study(spec: TuneSpec, objectives, suite: str, sampler_for: Callable[[in
     from mobench.study.studies import open_study
 
     storage = make_storage(spec.storage, spec.settings)
-    study = open_study(storage, spec.study, objectives, optuna.samplers.RandomSampler(), suite)
+    settings = spec.study_settings(suite)
+    study = open_study(storage, spec.study, objectives, optuna.samplers.RandomSampler(),
+                       suite.name, settings)
     name = default_name()
     slot = claim_slot(study, name)
     seed = (spec.seed + slot) % 2**32
     study.sampler = sampler_for(seed)
     return study, Worker(name=f"{name}/w{slot}", seed=seed, storage=storage,
-                         settings=spec.settings, url=spec.storage)
+                         settings=spec.settings, url=spec.storage, trial_attrs={
+                             "settings": settings})
 
 
 def work(spec: TuneSpec, on_line: Callable[[str], None],
@@ -172,7 +203,7 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
     make_sampler(spec.strategy, seed=spec.seed, grid=grid, directions=directions)  # checks
     if announce:
         on_line(announce)
-    study, worker = join_study(spec, objectives, suite.name, lambda seed: make_sampler(
+    study, worker = join_study(spec, objectives, suite, lambda seed: make_sampler(
         spec.strategy, seed=seed, grid=grid, directions=directions))
     worker.watch = watch
     dataset = load_dataset(spec.dataset or suite.dataset, limit=spec.limit, seed=spec.seed,
