@@ -74,6 +74,8 @@ class ModeProfile:
     peak_memory_bytes: int | None = None  # allocator peak over warm-up + timed steps
     peak_memory_reason: str | None = None  # why peak_memory_bytes is absent
     peak_memory_method: str | None = None  # how it was measured (mobench.profiling.memory)
+    # analytic bytes of the step (weights, gradients, slots, activations, input), to cross-check
+    peak_memory_estimate: dict[str, int] | None = None
     achieved_flops_per_s: float | None = None
     peak_fraction: float | None = None  # achieved / measured dense-matmul peak
     inference: Inference | None = None

@@ -10,6 +10,7 @@ import importlib
 import inspect
 import math
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,9 +72,12 @@ class Suite:
                     f"{self.path}: {where}.{key}: the model defines no hyperparameter {key!r};"
                     f" it defines: {', '.join(sorted(space.values))}"
                 )
-            problem = out_of_range(space._hps[key][0], value)
+            hp = space._hps[key][0]
+            problem = out_of_range(hp, value)
             if problem:
                 raise UsageError(f"{self.path}: {where}.{key}: {problem}")
+            if isinstance(hp, kt.engine.hyperparameters.Int):
+                chosen[key] = int(value)  # 64.0 means 64: Keras needs an int
         hp = kt.HyperParameters()
         hp.values.update(chosen)
         return hp
@@ -132,6 +136,8 @@ def out_of_range(hp, value: Any) -> str | None:
     if isinstance(hp, (kt.engine.hyperparameters.Int, kt.engine.hyperparameters.Float)):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"{value!r} is not a number"
+        if not math.isfinite(value):
+            return f"{value!r} is not a finite number"
         if isinstance(hp, kt.engine.hyperparameters.Int) and value != int(value):
             return f"{value!r} is not an integer"
         if not hp.min_value <= value <= hp.max_value:
@@ -167,6 +173,10 @@ def load_hypermodel(spec: str, path: str, input_shape: tuple[int, ...], num_clas
 
 
 def search_dirs(extra: list[str | Path] | None = None) -> list[Path]:
+    """`--suites-dir` folders (each must exist), ./suites, the wheel's and the checkout's."""
+    for d in extra or []:
+        if not Path(d).is_dir():
+            raise UsageError(f"--suites-dir {d}: no such folder")
     dirs = [Path(d) for d in extra or []]
     dirs += [Path.cwd() / "suites", PACKAGE_DIR / "_suites", PACKAGE_DIR.parent / "suites"]
     unique: list[Path] = []
@@ -220,18 +230,46 @@ def display_path(path: Path) -> str:
         return str(path.resolve())
 
 
-def discover(extra_dirs: list[str | Path] | None = None) -> dict[str, Suite]:
-    """All suites found, by name."""
+_WARNED: set[str] = set()
+
+
+def warn_skipped(reason: str) -> None:
+    if reason not in _WARNED:  # once per file and process
+        _WARNED.add(reason)
+        print(f"mobench: warning: skipped {reason}", file=sys.stderr)
+
+
+def discover(extra_dirs: list[str | Path] | None = None,
+             skipped: dict[str, str] | None = None) -> dict[str, Suite]:
+    """All suites found, by name. A file that is not a regular file (a FIFO would hang the
+    read) or not a valid suite is skipped, so one broken file in ./suites blocks no verb: it
+    is put in `skipped` (path -> reason) when given, else warned about on stderr."""
     found: dict[str, Suite] = {}
     for d in search_dirs(extra_dirs):
         for path in sorted(d.glob("*.toml")):
-            suite = parse_suite(path)
+            try:
+                if not path.is_file():
+                    raise UsageError(f"{path}: not a regular file")
+                suite = parse_suite(path)
+            except (UsageError, OSError) as exc:
+                reason = str(exc) if isinstance(exc, UsageError) else f"{path}: {exc}"
+                if skipped is None:
+                    warn_skipped(reason)
+                else:
+                    skipped[str(path)] = reason
+                continue
             found.setdefault(suite.name, suite)
     return found
 
 
 def get_suite(name: str, extra_dirs: list[str | Path] | None = None) -> Suite:
-    suites = discover(extra_dirs)
+    """The suite `name`; its own broken file is the error, other broken files a warning."""
+    skipped: dict[str, str] = {}
+    suites = discover(extra_dirs, skipped)
     if name not in suites:
-        raise unknown_name("suite", name, suites)
+        broken = [reason for path, reason in skipped.items()
+                  if Path(path).stem == name or repr(name) in reason]
+        raise UsageError(broken[0]) if broken else unknown_name("suite", name, suites)
+    for reason in skipped.values():
+        warn_skipped(reason)
     return suites[name]

@@ -123,6 +123,13 @@ USAGE_ERRORS = [
     (["compare", "mnist-mlp", "--strategies", SCRIPT], "unknown strategy"),
     (["compare", "mnist-mlp", "--table", "missing.csv"], "no such file"),
     (["report", "no/such/results"], "no such file or folder"),
+    # numbers outside their domain, duplicates, silent oddities
+    (["evaluate", "mnist-mlp", "--params", "units_0=64.5"], "units_0: 64.5 is not an integer"),
+    (["compare", "mnist-mlp", "--strategies", "random,nsga2,random"], "'random' is listed twice"),
+    (["compare", "mnist-mlp", "--budget", "10", "--checkpoints", "5,20"],
+     "--checkpoints 20 is beyond --budget 10"),
+    ([*TUNE, "--suites-dir", "nowhere"], "--suites-dir nowhere: no such folder"),
+    (["compare", "mnist-mlp", "--suites-dir", "nowhere"], "no such folder"),
 ]
 
 
@@ -145,6 +152,12 @@ ARGUMENT_ERRORS = [
     [*TUNE, "--distribute", "ring"], [*TUNE, "--epochs", str(10**9)],
     ["profile", "mnist-mlp", "--steps", "0"], ["compare", "mnist-mlp", "--budget", "-3"],
     ["table", "mnist-mlp", "--grid", "units_0="], ["evaluate", "mnist-mlp", "--params", "x"],
+    ["profile", "mnist-mlp", "--seed", "-1"], ["evaluate", "mnist-mlp", "--seed", "-1"],
+    ["table", "mnist-mlp", "--seed", "-1"], ["compare", "mnist-mlp", "--jobs", "100000"],
+    ["evaluate", "mnist-mlp", "--params", "units_0=NaN"],
+    ["evaluate", "mnist-mlp", "--params", "units_0=Infinity"],
+    ["profile", "mnist-mlp", "--params", "units_0=1e400"],
+    ["evaluate", "mnist-mlp", "--params", "units_0=64,units_0=128"],
     ["frobnicate"], [],
 ]
 
@@ -287,3 +300,30 @@ def test_saved_models_load_in_safe_mode_only(tmp_path, capsys):
 
 def test_default_storage_is_where_the_catalogue_looked():
     assert DEFAULT_STORAGE == "sqlite:///results/studies.sqlite3"
+
+
+def test_a_broken_file_in_the_working_suites_folder_blocks_no_verb(workspace, capsys):
+    """A malformed TOML and a FIFO named *.toml in ./suites are skipped with a warning that
+    names them; the shipped suites still work, and asking for the broken one says why."""
+    import os
+
+    from mobench.suites import discover, get_suite
+
+    Path("suites").mkdir()
+    Path("suites/broken.toml").write_text("name = \n", encoding="utf-8")
+    os.mkfifo("suites/fifo.toml")  # reading it would hang
+    assert get_suite("mnist-mlp").name == "mnist-mlp"
+    err = capsys.readouterr().err
+    assert "skipped suites/broken.toml: malformed TOML" in err.replace(str(workspace) + "/", "")
+    assert "fifo.toml: not a regular file" in err
+    assert "mnist-mlp" in discover()
+    assert main(["tune", "broken", "--strategy", "random"]) == 2
+    assert "broken.toml: malformed TOML" in capsys.readouterr().err
+
+
+def test_an_integral_float_is_taken_as_the_integer_it_names():
+    from mobench.suites import get_suite
+
+    suite = get_suite("mnist-mlp")
+    hp = suite.hyperparameters(suite.hypermodel(), values={"units_0": 64.0})
+    assert hp.values["units_0"] == 64 and isinstance(hp.values["units_0"], int)

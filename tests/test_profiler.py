@@ -114,3 +114,29 @@ def test_batch_larger_than_dataset_is_a_clear_usage_error(capsys):
                  "--modes", "graph", "--no-peak"])
     assert code == 2
     assert "fewer than the batch size 128" in capsys.readouterr().err
+
+
+def test_the_small_mlp_reads_more_than_its_input_batch_and_near_its_estimate(digits, tmp_cache):
+    """The CPU reading once equalled the input batch (oneDNN's unseen pool): it must count the
+    weights, gradients, Adam slots and activations too, close to the analytic estimate."""
+    record = profile_suite(get_suite("mnist-mlp"), digits, variant="small", batch_size=128,
+                           modes=("graph",), matmul_peak=False,
+                           settings=ProfileSettings(steps=3, warmup=1, nvml=False))
+    (graph,) = record.modes
+    estimate = graph.peak_memory_estimate
+    assert estimate["input_batch"] == 128 * 28 * 28 * 4
+    assert estimate["weights"] == estimate["gradients"] == record.params * 4
+    assert estimate["optimizer_slots"] >= 2 * record.params * 4  # Adam's m and v
+    assert graph.peak_memory_bytes > estimate["input_batch"] + estimate["weights"]
+    assert 0.5 <= graph.peak_memory_bytes / estimate["total"] <= 3
+    assert graph.peak_memory_method == "tf-bfc-cpu-allocator-peak"
+
+
+def test_without_the_counting_allocator_the_cpu_peak_is_absent_with_the_reason(monkeypatch):
+    from mobench.profiling.memory import peak_method, reset_peak
+
+    monkeypatch.setenv("TF_CPU_ALLOCATOR_USE_BFC", "false")
+    assert peak_method("GPU:0") == ("tf-bfc-allocator-peak", None)
+    method, reason = peak_method("CPU:0")
+    assert method is None and "TF_CPU_ALLOCATOR_USE_BFC=true" in reason
+    assert reset_peak("CPU:0") == reason

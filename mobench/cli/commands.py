@@ -198,6 +198,13 @@ def run_compare(args: argparse.Namespace) -> int:
 
     suite = get_suite(args.suite, args.suites_dir)
     names = strategy_names() if args.strategies == ["all"] else args.strategies
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--strategies: {twice[0]!r} is listed twice")
+    beyond = [c for c in args.checkpoints or () if c > args.budget]
+    if beyond:
+        raise UsageError(f"--checkpoints {beyond[0]} is beyond --budget {args.budget}: "
+                         "checkpoints are trial counts within the budget")
     for name in names:
         if name not in strategy_names():
             from mobench.errors import unknown_name

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -63,16 +64,23 @@ def csv_list(text: str) -> list[str]:
 
 
 def parse_params(text: str) -> dict[str, object]:
-    """`key=value,...` with values read as JSON scalars when they parse (3, 0.1, true, "x")."""
+    """`key=value,...` with values read as JSON scalars when they parse (3, 0.1, true, "x");
+    a key given twice and a number that is not finite (NaN, Infinity) are refused."""
     out: dict[str, object] = {}
     for item in csv_list(text):
         key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise argparse.ArgumentTypeError(f"expected key=value, got {item!r}")
+        if key in out:
+            raise argparse.ArgumentTypeError(f"{key!r} is given twice")
         try:
-            out[key.strip()] = json.loads(raw)
+            value = json.loads(raw)
         except json.JSONDecodeError:
-            out[key.strip()] = raw
+            value = raw
+        if isinstance(value, float) and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{key}={raw}: not a finite number")
+        out[key] = value
     return out
 
 
@@ -103,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=positive_int, default=3,
                    help="discarded calls before timing, the first compiles (default 3)")
     p.add_argument("--batch-size", type=positive_int, help="override the variant's batch size")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     p.add_argument("--json", type=Path, metavar="PATH",
                    help="where to write the record (default results/runs/profile-*.json)")
     p.add_argument("--trace", type=Path, metavar="DIR",
@@ -116,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                          " suite's epochs and record quality, training cost and peak memory.")
     add_config_args(e)
     e.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
-    e.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    e.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     e.add_argument("--profile", type=csv_list, default=[], metavar="MODES",
                    help="also profile these modes (e.g. graph,xla) for xla_throughput, latency")
     e.add_argument("--json", type=Path, metavar="PATH",
@@ -178,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
     tb.add_argument("--repeats", type=positive_int, default=1,
                     help="evaluations per config with seeds seed..seed+R-1 (default 1)")
-    tb.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    tb.add_argument("--seed", type=seed_value, default=0, help="first seed (default 0)")
     tb.add_argument("--out", type=Path, metavar="PATH",
                     help="CSV path (default results/tables/SUITE-DATASET.csv)")
     lc = tb.add_argument_group("sampled learning curves (instead of the grid)")
@@ -215,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replay each config's median, or a sampled measured repeat")
     c.add_argument("--checkpoints", type=lambda t: [positive_int(x) for x in csv_list(t)],
                    default=[], metavar="B1,B2", help="extra budgets for the final table")
-    c.add_argument("--jobs", type=positive_int, default=1, help="worker processes (default 1)")
+    c.add_argument("--jobs", type=bounded(positive_int, 256), default=1,
+                   help="worker processes (default 1)")
     c.add_argument("--out", type=Path, default=Path("results") / "comparisons",
                    help="folder for the comparison document (default results/comparisons)")
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mobench.errors import UsageError
-from mobench.profiling.memory import memory_device, peak_method, read_peak, reset_peak
+from mobench.profiling.memory import PeakWindow, training_memory_estimate
 from mobench.profiling.timing import percentile, summarize, time_steps, timed_call
 from mobench.records import Inference, ModeProfile, Status
 
@@ -121,8 +121,7 @@ def _measure_mode(build_model, mode, batch, settings, train_flops, peak_flops) -
     x, y = batch
     data = [(x, y)]
     step = lambda: model.train_function(data)  # noqa: E731
-    device = memory_device()
-    memory_reason = reset_peak(device)
+    window = PeakWindow(model)
     first = timed_call(step)
     for _ in range(settings.warmup - 1):
         timed_call(step)
@@ -132,7 +131,7 @@ def _measure_mode(build_model, mode, batch, settings, train_flops, peak_flops) -
             times = time_steps(step, settings.steps)
     else:
         times = time_steps(step, settings.steps)
-    peak, reason = read_peak(device) if memory_reason is None else (None, memory_reason)
+    peak, reason = window.read()
     stats = summarize(times)
     batch_size = int(x.shape[0])
     achieved = train_flops * batch_size / stats.median_s if train_flops else None
@@ -149,7 +148,8 @@ def _measure_mode(build_model, mode, batch, settings, train_flops, peak_flops) -
         throughput=batch_size / stats.median_s,
         peak_memory_bytes=peak,
         peak_memory_reason=reason,
-        peak_memory_method=peak_method(device)[0] if peak is not None else None,
+        peak_memory_method=window.method if peak is not None else None,
+        peak_memory_estimate=training_memory_estimate(model, batch_size),
         achieved_flops_per_s=achieved,
         peak_fraction=achieved / peak_flops if achieved and peak_flops else None,
         inference=profile_inference(model, x, settings.steps, settings.warmup),

@@ -65,11 +65,10 @@ def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
     import keras
     import tensorflow as tf
 
-    from mobench.profiling.memory import memory_device, peak_method, read_peak, reset_peak
+    from mobench.profiling.memory import PeakWindow
 
     timer = epoch_timer()
-    device = memory_device()
-    memory_reason = reset_peak(device)
+    window = PeakWindow(model)
     try:
         t0 = time.perf_counter_ns()
         history = hypermodel.fit(
@@ -79,7 +78,7 @@ def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
         train_time = (time.perf_counter_ns() - t0) / 1e9
     except tf.errors.ResourceExhaustedError as exc:
         return Training(Status.OUT_OF_MEMORY, reason=str(exc).splitlines()[0])
-    peak, peak_reason = read_peak(device) if memory_reason is None else (None, memory_reason)
+    peak, peak_reason = window.read()
     logs = history.history if history is not None else {}
     nan = next((k for k, v in logs.items() if v and not math.isfinite(v[-1])), None)
     if nan or len(timer.times) < epochs:
@@ -90,7 +89,7 @@ def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
         Status.OK, metrics={k: float(v[-1]) for k, v in logs.items() if v},
         train_time_s=train_time, epoch_times_s=tuple(timer.times),
         peak_memory_bytes=peak, peak_memory_reason=peak_reason,
-        peak_memory_method=peak_method(device)[0] if peak is not None else None)
+        peak_memory_method=window.method if peak is not None else None)
 
 
 def evaluate(
