@@ -153,7 +153,7 @@ def test_html_is_self_contained_with_valid_pngs(rendered):
     alts = " ".join(img["alt"] for img in page.images)
     assert "parallel coordinates" in alts and "Pareto projections" in alts
     assert "against training time" in alts and "median attainment surfaces" in alts
-    for title in ("Runs overview", "Pareto fronts of tuning runs", "Profiles",
+    for title in ("Summary", "Provenance", "Pareto fronts of tuning runs", "Profiles",
                   "Hardware comparison", "Strategy comparison", "Evaluations"):
         assert title in page.text
 
