@@ -110,9 +110,14 @@ def profiles(results: Results) -> Section | None:
                 ["step_time_s", "step_time_p25_s", "step_time_p75_s", "throughput",
                  "peak_fraction"]].median().reset_index()
             agg["peak_pct"] = agg["peak_fraction"] * 100
-            panels = [("step_time_s", "training step [s], median, bars p25-p75 (log)",
-                       ("step_time_p25_s", "step_time_p75_s"), True),
-                      ("throughput", "training samples/s", None, False)]
+            steps = ["step_time_s", "step_time_p25_s", "step_time_p75_s"]
+            scale, unit = plots.human_unit("step_time", "s", agg["step_time_s"])
+            agg[steps] = agg[steps] / scale
+            finite = agg["step_time_s"].dropna()
+            log = bool(len(finite) and finite.min() > 0 and finite.max() / finite.min() > 30)
+            panels = [("step_time_s", f"training step [{unit}], median, bars p25-p75"
+                       + (" (log)" if log else ""), ("step_time_p25_s", "step_time_p75_s"), log),
+                      ("throughput", "training throughput [samples/s]", None, False)]
             if agg["peak_pct"].notna().any():
                 panels.append(("peak_pct", "achieved FLOP/s, % of measured matmul peak", None,
                                False))
