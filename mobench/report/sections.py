@@ -214,10 +214,16 @@ def hardware(results: Results) -> Section | None:
     med, metrics = hm.medians, hm.metrics
     per_hw = med.reset_index().groupby("hw")["workload"].nunique()
     baseline = sorted(per_hw.index, key=lambda h: (-per_hw[h], h))[0]
-    blocks.append(Text(f"Ratios are value / reference value; the reference is {baseline} "
+    blocks.append(Text(f"Ratios are value / baseline value; the baseline is {baseline} "
                        "(measured on the most workloads), or the slowest hardware where it is "
                        "absent. Median over repeated runs."))
-    headers = ["workload", "hardware_id", "runs", "reference"]
+    versions = software_versions(results.frame)
+    if len(set(versions.values())) > 1:
+        blocks.append(Text("Software versions differ between the hardware compared, so part of "
+                           "a ratio may be the software's: " + "; ".join(
+                               f"{hw}: {v}" for hw, v in sorted(versions.items())) + ".",
+                           warning=True))
+    headers = ["workload", "hardware_id", "runs", "baseline"]
     for _, title, _ in metrics:
         headers += [title, f"{title} ×"]
     rows, marks, ratios = [], [], {}
@@ -244,6 +250,17 @@ def hardware(results: Results) -> Section | None:
                          "hardware speed ratios", "Speed per workload relative to the "
                          "reference hardware, log scale."))
     return Section("Hardware comparison", "hardware", blocks)
+
+
+def software_versions(frame: pd.DataFrame) -> dict[str, str]:
+    """Per hardware_id of the profiles and benchmarks: the TensorFlow and Keras versions."""
+    frame = frame[frame["kind"].isin(["profile", "benchmark"]) & frame["hardware_id"].notna()]
+    out = {}
+    for hw, sub in frame.groupby("hardware_id"):
+        tf = ", ".join(sorted(sub["tf_version"].dropna().astype(str).unique())) or "?"
+        keras = ", ".join(sorted(sub["keras_version"].dropna().astype(str).unique())) or "?"
+        out[str(hw)] = f"TensorFlow {tf}, Keras {keras}"
+    return out
 
 
 def speed(sub: pd.DataFrame) -> pd.Series:
