@@ -21,7 +21,7 @@ DPI = 100
 # tab10: ten colours told apart by most readers; with the markers and line styles below, eight
 # strategies stay distinguishable even in greyscale
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-          "#7f7f7f", "#bcbd22", "#17becf")
+          "#17becf", "#bcbd22", "#7f7f7f")  # tab10 with its grey last: grey is the baseline
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
 Spec = Sequence[tuple[str, str, str]]  # (objective, direction, unit)
