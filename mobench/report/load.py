@@ -196,7 +196,7 @@ def _comparison_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any
 
 def _no_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
     """Known kinds that hold no measured units of their own (a table's header: its rows are
-    in the CSV beside it); listed in the overview, not skipped as foreign."""
+    in the CSV beside it); listed in the provenance, not skipped as foreign."""
     return []
 
 
