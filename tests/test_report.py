@@ -153,7 +153,7 @@ def test_html_is_self_contained_with_valid_pngs(rendered):
     alts = " ".join(img["alt"] for img in page.images)
     assert "parallel coordinates" in alts and "Pareto projections" in alts
     assert "against training time" in alts and "median attainment surfaces" in alts
-    for title in ("Runs overview", "Pareto fronts of tuning runs", "Profiles",
+    for title in ("Summary", "Provenance", "Pareto fronts of tuning runs", "Profiles",
                   "Hardware comparison", "Strategy comparison", "Evaluations"):
         assert title in page.text
 
@@ -162,8 +162,9 @@ def test_results_text_is_escaped(rendered):
     _, html, md = rendered
     assert "<script" not in html.lower() and "<script" not in md.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the param value
-    assert "&lt;script&gt;alert(&quot;suite&quot;)&lt;/script&gt;" in html  # a suite name
-    assert "&lt;script&gt;alert(&#x27;strategy&#x27;)&lt;/script&gt;" in html  # a strategy
+    # Jinja2's autoescape (markupsafe) writes quotes as &#34; and &#39;
+    assert "&lt;script&gt;alert(&#34;suite&#34;)&lt;/script&gt;" in html  # a suite name
+    assert "&lt;script&gt;alert(&#39;strategy&#39;)&lt;/script&gt;" in html  # a strategy
     text = "".join(parse(html).text)
     assert EVIL in text and "<script>alert('strategy')</script>" in text  # shown, as text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
@@ -327,3 +328,82 @@ def test_average_rank_across_problems(tmp_path):
     # fixture: all three tie at the final budget (rank 2 each); b: nsga2 1, motpe 2, random 3
     assert table.index("| nsga2 | 1.50 |") < table.index("| motpe | 2.00 |") \
         < table.index("| random | 2.50 |")
+
+
+HARDWARE = Path(__file__).parent / "fixtures" / "hardware"
+
+
+def test_hardware_comparison_of_two_machines_end_to_end(tmp_path, capsys):
+    """The README's workflow: each machine's results/ folder side by side, one report."""
+    laptop, desktop = HARDWARE / "laptop" / "results", HARDWARE / "desktop" / "results"
+    assert report([str(laptop), str(desktop), "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    summary = md.split("## Summary")[1].split("\n## ")[0]
+    assert "| mnist-mlp / small / graph / batch 128 | cpu-test-desktop-16c | 2× | " \
+        "cpu-test-desktop-16c, cpu-test-laptop-8c |" in summary
+    section = md.split("## Hardware comparison")[1].split("\n## ")[0]
+    assert "| cpu-test-laptop-8c | 1 | cpu-test-desktop-16c | 80 k/s | 0.5× | 1.6 ms | 2× |" \
+        in section
+    assert "Software versions differ" not in section
+    html = (tmp_path / "report.html").read_text()
+    assert parse(html).text.count("Hardware comparison") >= 1
+
+
+def test_reference_data_is_labelled_not_mixed(tmp_path):
+    """Shipped tables and the reference benchmark run: a badge and their own provenance
+    table, compared with (never pooled into) the user's run on the same hardware."""
+    root = Path(__file__).resolve().parents[1] / "results"
+    results = tmp_path / "results"
+    shutil.copytree(root / "benchmarks", results / "benchmarks")
+    shutil.copytree(root / "tables", results / "tables", ignore=shutil.ignore_patterns("*.csv"))
+    reference = next((results / "benchmarks").rglob("*_reference.json"))
+    mine = json.loads(reference.read_text())
+    for bench in mine["benchmarks"]:
+        bench["extra_info"]["throughput"] *= 2
+    (reference.parent / "0002_mine.json").write_text(json.dumps(mine))
+    assert report([str(results), "--out", str(tmp_path / "out")]) == 0
+    html = (tmp_path / "out" / "report.html").read_text()
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert '<span class="badge">reference</span>' in html
+    hw = json.loads(reference.read_text())["mobench"]["hardware_id"]
+    assert f"Hardware: {hw}, {hw} (reference)." in md  # two keys, not one pooled
+    assert "*Your runs, oldest first*" in md
+    shipped = md.split("*Reference data")[1].split("\n\n")[1]
+    assert "reference benchmark run" in shipped and "replay table" in shipped
+    assert "0002_mine.json" not in shipped
+    provenance = html[html.index('<section id="provenance"'):]
+    assert provenance.index("<details>") < provenance.index("<table>")
+
+
+def test_summary_best_strategy_and_significance(tmp_path):
+    doc = json.loads((FIXTURES / "comparisons" / "compare-mnist-mlp.json").read_text())
+    final = max(f["budget"] for f in doc["final"])
+    for f in doc["final"]:
+        if f["budget"] == final:
+            f["median"] = {"random": 0.5, "nsga2": 0.9, "motpe": 0.7}[f["strategy"]]
+            for t in f["tests"]:
+                if {t["a"], t["b"]} == {"nsga2", "random"}:
+                    t.update(p_holm=0.01, significant=True, better="nsga2")
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    assert report([str(tmp_path / "c.json"), "--out", str(tmp_path / "out"),
+                   "--format", "md"]) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    summary = md.split("## Summary")[1].split("\n## ")[0]
+    assert f"| {final} trials | nsga2 (0.9) | yes: better than random | significant, p = 0.01 |" \
+        in summary
+    assert "Best trade-offs" not in summary and "Fastest hardware" not in summary
+
+
+def test_summary_trade_offs_pick_the_best_per_objective():
+    import pandas as pd
+
+    from mobench.report.summary import trade_offs
+
+    spec = (("val_accuracy", "maximize", ""), ("train_time", "minimize", "s"))
+    front = pd.DataFrame({"obj.val_accuracy": [0.99, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
+                          "obj.train_time": [70.0, 20.0, 10.0, 5.0, 4.0, 3.0, 1.0]})
+    chosen = trade_offs(front, spec)
+    assert len(chosen) == 5
+    why = dict((i, w) for w, i in chosen)
+    assert why[0] == "most accurate" and why[6] == "fastest to train" and "balanced" in why.values()
+    assert [i for _, i in chosen] == sorted(i for _, i in chosen)  # most accurate first

@@ -23,12 +23,15 @@ def section_builders() -> list[Callable[[Results], Section | None]]:
     from mobench.report.sections import (
         evaluations,
         hardware,
-        overview,
         problems_section,
         profiles,
+        provenance,
     )
+    from mobench.report.summary import summary
 
-    return [problems_section, overview, pareto, profiles, evaluations, hardware, comparison]
+    # the answers first, the evidence after, where each number came from last
+    return [summary, problems_section, pareto, comparison, hardware, profiles, evaluations,
+            provenance]
 
 
 def build_sections(results: Results) -> list[Section]:

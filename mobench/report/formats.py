@@ -24,6 +24,8 @@ def fmt(column: str, value: Any) -> str:
     if not present(value):
         return MISSING
     if column.startswith(OBJ):
+        if column.endswith("accuracy") and isinstance(value, int | float) and 0 <= value <= 1:
+            return f"{value:.1%}"
         if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
             value = int(value)
         return objective_value(column.removeprefix(OBJ), value) \

@@ -4,6 +4,11 @@ One row per measured unit: a profiled mode, a tuning trial, an evaluation, a str
 run, a pytest-benchmark benchmark. Documents are dispatched on `kind` through `ROW_BUILDERS`;
 a file that cannot be read, is not a mobench document, or has an unknown kind is skipped and
 recorded as a `Problem` naming the file and why — the rest still loads.
+
+Reference data (`reference_reason`): results the project ships (replay tables under
+`results/tables/`, the reference pytest-benchmark run under `results/benchmarks/<hardware-id>/`)
+are loaded like any other document but flagged (`reference` column, `Results.reference`), so
+that the report labels them instead of presenting them as the user's own runs.
 """
 
 from __future__ import annotations
@@ -31,9 +36,9 @@ from mobench.report.rows import (
 
 MAX_FILE_BYTES = 100 * 2**20
 BENCHMARK_KIND = "benchmark"  # pytest-benchmark JSON (no `kind` field of its own)
-COLUMNS = ("source", "run", "kind", "suite", "suite_version", "config", "variant", "strategy",
-           "study", "hardware_id", "mode", "status", "reason", "trial", "feasible", "on_front",
-           "seed", "batch_size", "dataset", "model_params", "train_flops_per_sample",
+COLUMNS = ("source", "run", "kind", "reference", "suite", "suite_version", "config", "variant",
+           "strategy", "study", "hardware_id", "mode", "status", "reason", "trial", "feasible",
+           "on_front", "seed", "batch_size", "dataset", "model_params", "train_flops_per_sample",
            "duration_s", "benchmark", *MEASURES, "objective_spec", "created_at",
            "mobench_version", "tf_version", "keras_version", "git_commit")
 INTEGERS = ("suite_version", "trial", "seed", "batch_size", "model_params")
@@ -57,6 +62,7 @@ class Results:
     frame: pd.DataFrame
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> document
     problems: list[Problem] = field(default_factory=list)
+    reference: dict[str, str] = field(default_factory=dict)  # source -> why it is reference
 
     def of_kind(self, kind: str) -> pd.DataFrame:
         return self.frame[self.frame["kind"] == kind]
@@ -78,13 +84,15 @@ def collect(paths: Iterable[str | os.PathLike]) -> Results:
     rows: list[dict[str, Any]] = []
     documents: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
+    reference: dict[str, str] = {}
     for file in json_files(paths):
         source = str(file)
         try:
             document = read_document(file)
             kind, builder = dispatch(document)
-            new = [{"source": source, "run": file.stem, "kind": kind, **r}
-                   for r in builder(document, file)]
+            why = reference_reason(file, document)
+            new = [{"source": source, "run": file.stem, "kind": kind, "reference": why is not None,
+                    **r} for r in builder(document, file)]
         except UsageError as exc:
             problems.append(Problem(source, str(exc).removeprefix(f"{file}: ")))
             continue
@@ -96,8 +104,35 @@ def collect(paths: Iterable[str | os.PathLike]) -> Results:
             problems.append(Problem(source, f"malformed document: {what}"))
             continue
         documents[source] = document
+        if why is not None:
+            reference[source] = why
         rows.extend(new)
-    return Results(make_frame(rows), documents, problems)
+    return Results(make_frame(rows), documents, problems, reference)
+
+
+REFERENCE_SAVE_NAME = "reference"  # `pytest --benchmark --benchmark-save=reference`
+
+
+def reference_reason(file: Path, document: dict[str, Any]) -> str | None:
+    """Why a document is reference data shipped with (or kept as a reference by) a project,
+    not one of the user's runs; None for the user's own results.
+
+    - a `"reference": true` marker at the top level or in a pytest-benchmark `mobench` block;
+    - a replay table (kind "table") or anything else in a `tables/` folder: the lookup tables
+      that `compare` replays (`results/tables/` ships the project's own);
+    - a pytest-benchmark file saved under the name "reference" (`NNNN_reference.json`, written
+      by `pytest --benchmark --benchmark-save=reference`), as the project's reference run in
+      `results/benchmarks/<hardware-id>/` is.
+    """
+    block = document.get("mobench") if isinstance(document.get("mobench"), dict) else {}
+    if document.get("reference") is True or block.get("reference") is True:
+        return "marked reference"
+    if document.get("kind") in ("table", "curves") or "tables" in file.parent.parts[-1:]:
+        return "replay table"
+    name = file.stem.split("_", 1)
+    if block and len(name) == 2 and name[0].isdigit() and name[1] == REFERENCE_SAVE_NAME:
+        return "reference benchmark run"
+    return None
 
 
 def json_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
@@ -148,7 +183,7 @@ def make_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     extra = sorted(c for c in frame.columns if c not in COLUMNS)
     frame = frame.reindex(columns=[*COLUMNS, *extra])
-    for name in ("feasible", "on_front"):
+    for name in ("reference", "feasible", "on_front"):
         frame[name] = frame[name].astype("boolean")
     for name in INTEGERS:
         frame[name] = pd.to_numeric(frame[name]).round().astype("Int64")
@@ -161,7 +196,7 @@ def _comparison_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any
 
 def _no_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
     """Known kinds that hold no measured units of their own (a table's header: its rows are
-    in the CSV beside it); listed in the overview, not skipped as foreign."""
+    in the CSV beside it); listed in the provenance, not skipped as foreign."""
     return []
 
 
@@ -171,7 +206,8 @@ ROW_BUILDERS: dict[str, Builder] = {
     "tuning": tuning_rows,
     "comparison": _comparison_rows,
     "table": _no_rows,
+    "curves": _no_rows,  # a sampled learning-curve table's header (compare/curves.py)
 }
 
 __all__ = ["COLUMNS", "MEASURES", "Problem", "ROW_BUILDERS", "Results", "collect",
-           "load_results"]
+           "load_results", "reference_reason"]

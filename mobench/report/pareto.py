@@ -42,23 +42,33 @@ def pareto(results: Results) -> Section | None:
     if frame.empty:
         return None
     blocks: list = []
-    keys = ["suite", "objective_spec", "hardware_id", "dataset"]
-    groups = frame.assign(**{k: frame[k].fillna("?") for k in ("suite", "hardware_id",
-                                                                 "dataset")})
-    for (suite, spec, hw, dataset), trials in groups.groupby(keys, sort=True):
+    for (suite, spec, hw, dataset), trials in tuning_groups(frame):
         blocks.extend(group_blocks(trials, suite, spec, hw, dataset))
     return Section("Pareto fronts of tuning runs", "pareto", blocks)
 
 
-def group_blocks(trials: pd.DataFrame, suite: str, spec, hw: str, dataset: str) -> list:
-    names = [n for n, _, _ in spec]
-    cols = [f"{OBJ}{n}" for n in names]
+def tuning_groups(frame: pd.DataFrame):
+    """((suite, spec, hardware_id, dataset), trials) of the tuning rows, '?' where unknown."""
+    keys = ["suite", "objective_spec", "hardware_id", "dataset"]
+    groups = frame.assign(**{k: frame[k].fillna("?") for k in ("suite", "hardware_id",
+                                                                 "dataset")})
+    return groups.groupby(keys, sort=True)
+
+
+def with_front(trials: pd.DataFrame, spec) -> pd.DataFrame:
+    """The trials with every objective column, `feasible` as bool and the pooled `front`."""
     trials = trials.copy()
-    for c in cols:
-        if c not in trials:
-            trials[c] = np.nan
+    for n, _, _ in spec:
+        if f"{OBJ}{n}" not in trials:
+            trials[f"{OBJ}{n}"] = np.nan
     trials["feasible"] = trials["feasible"].fillna(False).astype(bool)
     trials["front"] = pooled_front(trials, spec)
+    return trials
+
+
+def group_blocks(trials: pd.DataFrame, suite: str, spec, hw: str, dataset: str) -> list:
+    cols = [f"{OBJ}{n}" for n, _, _ in spec]
+    trials = with_front(trials, spec)
     directions = ", ".join(f"{n} ({d[:3]})" for n, d, _ in spec)
     out: list = [Heading(f"Suite {suite}: {directions}"),
                  Text(f"hardware {hw}, dataset {dataset}; {trials['source'].nunique()} run(s), "

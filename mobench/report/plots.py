@@ -17,10 +17,13 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-DPI = 90
+DPI = 100
+# tab10: ten colours told apart by most readers; with the markers and line styles below, eight
+# strategies stay distinguishable even in greyscale
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-          "#7f7f7f", "#bcbd22", "#17becf")
+          "#17becf", "#bcbd22", "#7f7f7f")  # tab10 with its grey last: grey is the baseline
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
 Spec = Sequence[tuple[str, str, str]]  # (objective, direction, unit)
 
 
@@ -37,12 +40,40 @@ def to_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def fixed_layout(fig: Figure, *, left: float = 0.8, right: float = 0.2, bottom: float = 1.0,
-                 top: float = 0.25, wspace: float = 0.35, hspace: float = 0.5) -> None:
-    """Margins in inches: cheaper than constrained layout for the many same-shaped figures."""
-    w, h = fig.get_size_inches()
-    fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h,
-                        wspace=wspace, hspace=hspace)
+def human_unit(name: str, unit: str, values: Sequence[float] | np.ndarray) -> tuple[float, str]:
+    """(divisor, unit) putting `values` in the units the tables use: ms or s for times,
+    KiB/MiB/GiB for bytes, % for accuracies; (1, unit) otherwise."""
+    finite = np.asarray(values, dtype=float)
+    finite = np.abs(finite[np.isfinite(finite)])
+    typical = float(np.median(finite)) if finite.size else 1.0
+    if unit == "s":
+        for scale, text in ((1.0, "s"), (1e-3, "ms")):
+            if typical >= scale:
+                return scale, text
+        return 1e-6, "µs"
+    if unit == "B":
+        for scale, text in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if typical >= scale:
+                return float(scale), text
+        return 1.0, "B"
+    if not unit and name.endswith("accuracy") and finite.size and finite.max() <= 1:
+        return 0.01, "%"
+    return 1.0, unit
+
+
+def plain_ticks(ax, axis: str = "y") -> None:
+    """Plain numbers on an axis (no 1e7 offset, no 6×10⁻² on log scales)."""
+    fmt = FuncFormatter(lambda v, _: f"{v:,.4g}")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(fmt)
+    if target.get_scale() == "log":
+        target.set_minor_formatter(FuncFormatter(
+            lambda v, _: f"{v:,.3g}" if str(f"{v:.1g}")[0] in "25" else ""))
+
+
+def strategy_style(k: int) -> dict:
+    return {"color": COLORS[k % len(COLORS)], "marker": MARKERS[k % len(MARKERS)],
+            "ls": LINESTYLES[k % len(LINESTYLES)]}
 
 
 def axis_label(name: str, direction: str, unit: str, sep: str = " ") -> str:
@@ -51,46 +82,62 @@ def axis_label(name: str, direction: str, unit: str, sep: str = " ") -> str:
 
 
 def pareto_pairs(points: pd.DataFrame, spec: Spec, group: str = "strategy") -> bytes:
-    """2-D projections for each objective pair.
+    """2-D projections for each objective pair, in human units (ms, MiB, %).
 
     `points`: one row per trial with `obj.<name>`, `feasible`, `front` (bool) and `group`.
     Feasible trials are coloured by group, front members drawn large with a black edge,
     infeasible trials (with measured values) as grey crosses.
     """
+    points, spec = in_human_units(points, spec)
     pairs = list(combinations(range(len(spec)), 2))
-    ncols = min(3, len(pairs))
+    ncols = min(2, len(pairs))
     nrows = math.ceil(len(pairs) / ncols)
     groups = sorted(points[group].fillna("?").astype(str).unique())
-    legend_rows = math.ceil((len(groups) + 2) / 4)
-    fig = Figure(figsize=(4.6 * ncols, 3.6 * nrows + 0.5 + 0.25 * legend_rows))
+    size = (7.5, 5.2) if len(pairs) == 1 else (5.6, 4.3)
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows + 0.6), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    fixed_layout(fig, bottom=0.7 + 0.25 * legend_rows, hspace=0.35)
     for ax, (i, j) in zip(axes, pairs, strict=False):
         (xn, xd, xu), (yn, yd, yu) = spec[i], spec[j]
         sub = points.dropna(subset=[f"obj.{xn}", f"obj.{yn}"])
         bad = sub[~sub["feasible"]]
-        ax.scatter(bad[f"obj.{xn}"], bad[f"obj.{yn}"], marker="x", c="#999999", s=25,
+        ax.scatter(bad[f"obj.{xn}"], bad[f"obj.{yn}"], marker="x", c="#999999", s=30,
                    label="infeasible (measured)" if len(bad) else None)
         for k, name in enumerate(groups):
             mine = sub[sub["feasible"] & (sub[group].fillna("?").astype(str) == name)]
             color, marker = COLORS[k % len(COLORS)], MARKERS[k % len(MARKERS)]
             rest, front = mine[~mine["front"]], mine[mine["front"]]
-            ax.scatter(rest[f"obj.{xn}"], rest[f"obj.{yn}"], c=color, marker=marker, s=18,
+            ax.scatter(rest[f"obj.{xn}"], rest[f"obj.{yn}"], c=color, marker=marker, s=28,
                        alpha=0.45, label=label(name))
-            ax.scatter(front[f"obj.{xn}"], front[f"obj.{yn}"], c=color, marker=marker, s=70,
-                       edgecolors="black", linewidths=1.2, zorder=3)
+            ax.scatter(front[f"obj.{xn}"], front[f"obj.{yn}"], c=color, marker=marker, s=95,
+                       edgecolors="black", linewidths=1.3, zorder=3)
         if len(spec) == 2:
             _staircase(ax, sub[sub["feasible"] & sub["front"]], spec)
-        ax.set_xlabel(axis_label(xn, xd, xu), fontsize=8)
-        ax.set_ylabel(axis_label(yn, yd, yu), fontsize=8)
+        ax.set_xlabel(axis_label(xn, xd, xu), fontsize=10)
+        ax.set_ylabel(axis_label(yn, yd, yu), fontsize=10)
+        plain_ticks(ax, "x")
+        plain_ticks(ax, "y")
+        ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
     for ax in axes[len(pairs):]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
-    handles.append(axes[0].scatter([], [], c="white", edgecolors="black", s=70))
+    handles.append(axes[0].scatter([], [], c="white", edgecolors="black", s=95))
     labels.append("Pareto front (black edge)")
-    fig.legend(handles, labels, loc="lower center", ncols=min(4, len(labels)), fontsize=8)
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)),
+               fontsize=9)
     return to_png(fig)
+
+
+def in_human_units(points: pd.DataFrame, spec: Spec) -> tuple[pd.DataFrame, list]:
+    """The objective columns divided into human units, and the spec with those units."""
+    points = points.copy()
+    out = []
+    for name, direction, unit in spec:
+        col = f"obj.{name}"
+        scale, text = human_unit(name, unit, points[col].to_numpy(float))
+        points[col] = points[col].astype(float) / scale
+        out.append((name, direction, text))
+    return points, out
 
 
 def _staircase(ax, front: pd.DataFrame, spec: Spec) -> None:
@@ -107,6 +154,7 @@ def parallel_coordinates(points: pd.DataFrame, spec: Spec, group: str = "strateg
 
     `points`: feasible trials with every objective measured; `front` marks front members.
     """
+    points, spec = in_human_units(points, spec)
     names = [f"obj.{n}" for n, _, _ in spec]
     values = points[names].to_numpy(float)
     lo, hi = values.min(axis=0), values.max(axis=0)
@@ -115,9 +163,8 @@ def parallel_coordinates(points: pd.DataFrame, spec: Spec, group: str = "strateg
     for k, (_, direction, _) in enumerate(spec):
         if direction == "maximize":
             scaled[:, k] = 1.0 - scaled[:, k]
-    fig = Figure(figsize=(max(6.0, 2.4 * len(spec)), 4.4))
+    fig = Figure(figsize=(max(7.0, 2.6 * len(spec)), 4.8), layout="constrained")
     ax = fig.subplots()
-    fixed_layout(fig, left=0.6, right=0.3, bottom=1.2)
     x = np.arange(len(spec))
     front = points["front"].to_numpy(bool)
     groups = points[group].fillna("?").astype(str).to_numpy()
@@ -133,18 +180,19 @@ def parallel_coordinates(points: pd.DataFrame, spec: Spec, group: str = "strateg
         ax.add_collection(LineCollection(lines(mine), colors=color, linewidths=1.8,
                                          label=f"front: {label(name)}"))
         ax.scatter(np.tile(x, len(mine)), mine.ravel(), color=color, s=9, zorder=3)
-    ax.set_xticks(x, [axis_label(n, d, u, "\n") for n, d, u in spec], fontsize=8)
+    ax.set_xticks(x, [axis_label(n, d, u, "\n") for n, d, u in spec], fontsize=9)
     ax.set_xlim(-0.1, len(spec) - 1 + 0.35)
     for k, (_, direction, _) in enumerate(spec):
         best, worst = (lo[k], hi[k]) if direction == "minimize" else (hi[k], lo[k])
-        ax.annotate(f"{best:.3g}", (x[k], 0), xytext=(3, -12), textcoords="offset points",
-                    fontsize=7)
-        ax.annotate(f"{worst:.3g}", (x[k], 1), xytext=(3, 4), textcoords="offset points",
-                    fontsize=7)
+        unit = spec[k][2]
+        ax.annotate(f"{best:,.3g} {unit}".rstrip(), (x[k], 0), xytext=(3, -12),
+                    textcoords="offset points", fontsize=8)
+        ax.annotate(f"{worst:,.3g} {unit}".rstrip(), (x[k], 1), xytext=(3, 4),
+                    textcoords="offset points", fontsize=8)
         ax.axvline(x[k], color="black", lw=0.6)
     ax.set_yticks([0, 1], ["best", "worst"])
     ax.set_ylim(-0.08, 1.08)
-    fig.legend(loc="lower center", ncols=3, fontsize=7)
+    fig.legend(loc="outside lower center", ncols=3, fontsize=8)
     return to_png(fig)
 
 
@@ -157,8 +205,8 @@ def grouped_bars(frame: pd.DataFrame, panels: Sequence[Panel], category: str,
     cats = list(dict.fromkeys(frame[category]))
     kinds = list(dict.fromkeys(frame[series]))
     width = 0.8 / max(1, len(kinds))
-    fig = Figure(figsize=(max(5.0, 1.0 + 0.5 * len(cats) * len(kinds)) * len(panels) / 1.6,
-                          3.8), layout="constrained")
+    fig = Figure(figsize=(max(4.2, 1.0 + 0.45 * len(cats) * len(kinds)) * len(panels),
+                          4.2), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False).ravel()
     for ax, (column, title, err, log) in zip(axes, panels, strict=True):
         for k, kind in enumerate(kinds):
@@ -174,19 +222,21 @@ def grouped_bars(frame: pd.DataFrame, panels: Sequence[Panel], category: str,
             ax.bar(xs[ok], sub[column].to_numpy(float)[ok], width, yerr=yerr, capsize=2,
                    color=COLORS[k % len(COLORS)], label=label(kind))
         ax.set_xticks(np.arange(len(cats)), [label(c, 28) for c in cats], rotation=20,
-                      ha="right", fontsize=7)
-        ax.set_title(label(title, 60), fontsize=9)
+                      ha="right", fontsize=8)
+        ax.set_title(label(title, 60), fontsize=10)
         if log:
             ax.set_yscale("log")
+        plain_ticks(ax, "y")
+        ax.tick_params(axis="y", labelsize=8)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=8)
     return to_png(fig)
 
 
 def ratio_bars(ratios: pd.DataFrame, title: str) -> bytes:
     """Horizontal bars: rows = workloads, columns = hardware ids, values = ratio (log x)."""
     n, m = ratios.shape
-    fig = Figure(figsize=(7.5, 1.0 + 0.28 * n * m), layout="constrained")
+    fig = Figure(figsize=(8.5, 1.4 + 0.32 * n * m), layout="constrained")
     ax = fig.subplots()
     height = 0.8 / max(1, m)
     for k, hw in enumerate(ratios.columns):
@@ -205,37 +255,71 @@ def ratio_bars(ratios: pd.DataFrame, title: str) -> bytes:
     times = FuncFormatter(lambda v, _: f"{v:.3g}×")
     ax.xaxis.set_major_formatter(times)
     ax.xaxis.set_minor_formatter(times)
-    ax.tick_params(axis="x", which="both", labelsize=7)
-    ax.set_yticks(np.arange(n), [label(w, 50) for w in ratios.index], fontsize=7)
+    ax.tick_params(axis="x", which="both", labelsize=9)
+    ax.set_yticks(np.arange(n), [label(w, 50) for w in ratios.index], fontsize=9)
     ax.invert_yaxis()
     ax.axvline(1.0, color="black", lw=0.8)
-    ax.set_title(label(title, 80), fontsize=9)
-    fig.legend(loc="outside lower center", ncols=min(4, m), fontsize=7)
+    ax.set_title(label(title, 80), fontsize=10)
+    fig.legend(loc="outside lower center", ncols=min(4, m), fontsize=9)
     ax.grid(axis="x", alpha=0.3, which="both")
     return to_png(fig)
 
 
+OVERLAY_MAX = 3  # more strategies than this: small multiples against a baseline
+
+
 def anytime_curves(curves: dict[str, np.ndarray], indicator: str,
-                   x: np.ndarray | None = None, xlabel: str = "trials") -> bytes:
+                   x: np.ndarray | None = None, xlabel: str = "trials",
+                   baseline: str = "random") -> bytes:
     """Median (line) and IQR (band) of an anytime indicator per strategy.
 
     `curves[strategy]`: runs x points array, NaN where a run had no value at that point;
-    `x`: the points' positions (default: trial 1, 2, ...).
+    `x`: the points' positions (default: trial 1, 2, ...). Up to OVERLAY_MAX strategies share
+    one panel; beyond that, small multiples: one panel per strategy, each over `baseline`
+    (random search, else the first strategy) in grey, on shared axes.
     """
-    fig = Figure(figsize=(7.0, 4.0), layout="constrained")
-    ax = fig.subplots()
-    for k, (name, runs) in enumerate(curves.items()):
+    names = list(curves)
+    styles = {name: strategy_style(k) for k, name in enumerate(names)}
+
+    def draw(ax, name: str, color: str | None = None, band: float = 0.2) -> None:
+        runs = curves[name]
         at = np.arange(1, runs.shape[1] + 1) if x is None else np.asarray(x, dtype=float)
         ok = np.isfinite(runs).any(axis=0)
         q25, q50, q75 = (np.nanpercentile(runs[:, ok], q, axis=0) for q in (25, 50, 75))
-        color = COLORS[k % len(COLORS)]
-        ax.plot(at[ok], q50, color=color, ls=("-", "--", ":", "-.")[k % 4],
-                label=f"{label(name)} (n={len(runs)})")
-        ax.fill_between(at[ok], q25, q75, color=color, alpha=0.2, lw=0)
-    ax.set_xlabel(label(xlabel, 80))
-    ax.set_ylabel(label(f"{indicator} (median, IQR band)"))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+        style = dict(styles[name], color=color or styles[name]["color"])
+        ax.plot(at[ok], q50, lw=1.8, markevery=max(1, int(ok.sum()) // 8), markersize=5,
+                label=f"{label(name)} (n={len(runs)})", **style)
+        ax.fill_between(at[ok], q25, q75, color=style["color"], alpha=band, lw=0)
+
+    if len(names) <= OVERLAY_MAX:
+        fig = Figure(figsize=(7.5, 4.4), layout="constrained")
+        ax = fig.subplots()
+        for name in names:
+            draw(ax, name)
+        ax.set_xlabel(label(xlabel, 80))
+        ax.set_ylabel(label(f"{indicator} (median, IQR band)"))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+        plain_ticks(ax, "x")
+        return to_png(fig)
+    base = baseline if baseline in curves else names[0]
+    others = [n for n in names if n != base]
+    cols = min(4, len(others))
+    rows = math.ceil(len(others) / cols)
+    fig = Figure(figsize=(3.3 * cols + 0.6, 2.7 * rows + 0.8), layout="constrained")
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
+    for ax, name in zip(axes, others, strict=False):
+        draw(ax, base, color="#888888", band=0.15)
+        draw(ax, name, band=0.25)
+        ax.set_title(label(name, 30), fontsize=10, color=styles[name]["color"])
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+        plain_ticks(ax, "x")
+    for ax in axes[len(others):]:
+        ax.set_visible(False)
+    fig.supxlabel(label(xlabel, 80), fontsize=10)
+    fig.supylabel(label(f"{indicator} (median, IQR band)"), fontsize=10)
+    fig.suptitle(label(f"each strategy (colour) against {base} (grey)", 90), fontsize=10)
     return to_png(fig)
 
 
@@ -247,7 +331,12 @@ def attainment_surfaces(surfaces: dict[str, np.ndarray], spec: Spec, title: str,
     Points are in the objectives' own units and directions; a surface is drawn as the boundary
     of the region it attains, out to the worst value plotted, so a one-point surface shows too.
     """
+    every = np.vstack([*surfaces.values(), *([reference] if reference is not None else [])])
     (xn, xd, xu), (yn, yd, yu) = spec
+    (xs, xu), (ys, yu) = (human_unit(xn, xu, every[:, 0]), human_unit(yn, yu, every[:, 1]))
+    divide = np.array([xs, ys])
+    surfaces = {k: v / divide for k, v in surfaces.items()}
+    reference = reference / divide if reference is not None else None
     sign = np.array([1.0 if xd == "minimize" else -1.0, 1.0 if yd == "minimize" else -1.0])
     every = np.vstack([*surfaces.values(), *([reference] if reference is not None else [])])
     worst, low = (every * sign).max(axis=0), (every * sign).min(axis=0)  # minimisation space
@@ -264,7 +353,7 @@ def attainment_surfaces(surfaces: dict[str, np.ndarray], spec: Spec, title: str,
     n = len(surfaces)
     cols = min(3, n)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(3.2 * cols + 0.6, 2.8 * rows + 0.9), layout="constrained")
+    fig = Figure(figsize=(3.6 * cols + 0.6, 3.0 * rows + 0.9), layout="constrained")
     axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
     for k, (name, pts) in enumerate(surfaces.items()):
         ax = axes[k]
@@ -277,13 +366,15 @@ def attainment_surfaces(surfaces: dict[str, np.ndarray], spec: Spec, title: str,
         ax.plot(line[:, 0], line[:, 1], color=color, lw=1.6)
         ax.scatter(pts[:, 0], pts[:, 1], color=color, s=18, marker=MARKERS[k % len(MARKERS)],
                    zorder=3)
-        ax.set_title(label(name), fontsize=9)
+        ax.set_title(label(name), fontsize=10, color=color)
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=8)
+        plain_ticks(ax, "x")
+        plain_ticks(ax, "y")
     for ax in axes[n:]:
         ax.set_visible(False)
-    fig.supxlabel(axis_label(xn, xd, xu), fontsize=9)
-    fig.supylabel(axis_label(yn, yd, yu), fontsize=9)
+    fig.supxlabel(axis_label(xn, xd, xu), fontsize=10)
+    fig.supylabel(axis_label(yn, yd, yu), fontsize=10)
     fig.suptitle(label(title + ("; grey: best points of all runs" if reference is not None
                                 else ""), 90), fontsize=9)
     return to_png(fig)

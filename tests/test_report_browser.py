@@ -1,0 +1,104 @@
+"""The report in a real browser: headless Chromium renders the fixtures' report.
+
+Checked: no console errors, every <img> decodes (naturalWidth > 0), the summary is the first
+section, the provenance table is inside a closed <details>. The page ships without scripts;
+the test injects a probe into a copy: one script at the top of <head> that records uncaught
+errors, one at the end of <body> that writes its findings into a <pre> read back with
+--dump-dom. Skipped, with the reason, when `chromium` is not on PATH (CI installs it:
+.ci/run).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mobench.report.build import build_report
+
+FIXTURES = Path(__file__).parent / "fixtures" / "results"
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium not on PATH (Debian: apt-get install chromium; "
+    ".ci/run installs it when it can)")
+
+ERRORS = ("<script>window.__errors=[];window.addEventListener('error',function(e){"
+          "window.__errors.push(String(e.message||e.type))},true);</script>")
+PROBE = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var prov = document.getElementById('provenance');
+  var det = prov ? prov.querySelector('details') : null;
+  var first = document.querySelector('main > section');
+  var out = {images: imgs.length,
+             broken: imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); })
+                         .map(function (i) { return i.alt; }),
+             first: first ? first.id : null, details: !!det, open: det ? det.open : null,
+             table_in_details: !!(det && det.querySelector('table')),
+             table_visible: !!(det && det.querySelector('table') &&
+                               det.querySelector('table').checkVisibility()),
+             errors: window.__errors};
+  var pre = document.createElement('pre');
+  pre.id = 'mobench-probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+CONSOLE = re.compile(r"Uncaught|ERROR:CONSOLE|:CONSOLE\(\d+\)")
+
+
+def chromium(page: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+         f"--user-data-dir={tmp / 'profile'}", "--enable-logging=stderr", "--v=0",
+         "--virtual-time-budget=10000", *args, page.as_uri()],
+        capture_output=True, text=True, timeout=180)
+
+
+def probe(html: str, tmp: Path) -> tuple[dict, list[str]]:
+    """The probe's findings and the console-error lines of Chromium's log."""
+    page = tmp / "probed.html"
+    page.write_text(html.replace("<head>", "<head>" + ERRORS, 1)
+                    .replace("</body>", PROBE + "</body>", 1))
+    done = chromium(page, tmp, "--dump-dom")
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="mobench-probe">(.*?)</pre>', done.stdout, re.S)
+    assert found, f"the probe did not run: {done.stdout[-500:]} {done.stderr[-1500:]}"
+    import html as html_module
+
+    console = [line for line in done.stderr.splitlines() if CONSOLE.search(line)]
+    return json.loads(html_module.unescape(found.group(1))), console
+
+
+@pytest.fixture(scope="module")
+def report_html(tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("browser")
+    build_report([FIXTURES], out, formats=["html"])
+    return out, (out / "report.html").read_text()
+
+
+def test_report_renders_in_chromium(report_html, tmp_path):
+    out, html = report_html
+    found, console = probe(html, tmp_path)
+    assert console == [] and found["errors"] == []
+    assert found["images"] == 7 and found["broken"] == []
+    assert found["first"] == "summary"
+    assert found["details"] and found["open"] is False and found["table_in_details"]
+    assert not found["table_visible"]  # folded: the 12-column table takes no room
+    shot = out / "report.png"
+    done = chromium(out / "report.html", tmp_path, "--window-size=1280,2000",
+                    f"--screenshot={shot}")
+    assert done.returncode == 0 and shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_probe_sees_broken_images_and_errors(report_html, tmp_path):
+    _, html = report_html
+    broken = html.replace("data:image/png;base64,", "data:image/png;base64,AAAA", 1)
+    broken = broken.replace("</main>", "<script>undefinedFunction()</script></main>", 1)
+    found, console = probe(broken, tmp_path)
+    assert len(found["broken"]) == 1 and found["errors"]
+    assert console  # Chromium logged the uncaught error too
