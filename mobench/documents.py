@@ -49,6 +49,8 @@ def read_json(path: str | os.PathLike) -> Any:
         raise UsageError(f"{path}: no such file") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise UsageError(f"{path}: JSON nested too deeply to be a mobench document") from None
 
 
 @functools.cache

@@ -235,6 +235,8 @@ RESULT_FILES = {
     "script.json": json.dumps({"schema_version": 1, "kind": SCRIPT, "suite": SCRIPT}),
     "binary.json": b"\x80\x04\x95" + pickle.dumps(Payload()),
     "utf16.json": "{}".encode("utf-16"),
+    "deep.json": '{"schema_version": 1, "kind": "profile", "x": ' + '{"x": ' * 100_000 + "1"
+                 + "}" * 100_001,
 }
 
 
@@ -254,7 +256,7 @@ def test_corrupt_results_files_are_named_and_never_unpickled(workspace, capsys, 
     status = main(["report", str(bad), "--out", str(out), *(["--strict"] if strict else [])])
     err = capsys.readouterr().err
     assert status == (2 if strict else 1) and "Traceback" not in err
-    for name in ("truncated.json", "a-list.json", "binary.json", "utf16.json"):
+    for name in ("truncated.json", "a-list.json", "binary.json", "utf16.json", "deep.json"):
         assert name in err, err
     assert not (workspace / "results" / "UNPICKLED").exists()
     if strict:
