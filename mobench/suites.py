@@ -83,9 +83,17 @@ class Suite:
         return hp
 
 
+MAX_GRID = 1_000_000  # configs; a larger grid is a typo or a plan for years of training
+
+
 def check_values(suite: Suite, hypermodel, table: str) -> dict[str, list[Any]]:
-    """The suite's `grid` or `space` table, every value checked against the model's ranges."""
+    """The suite's `grid` or `space` table, every value checked against the model's ranges;
+    a grid of more than MAX_GRID configs is refused with its size before it is built."""
     values_by_name: dict[str, list[Any]] = getattr(suite, table)
+    size = math.prod(len(v) for v in values_by_name.values())
+    if table == "grid" and size > MAX_GRID:
+        raise UsageError(f"{suite.path}: grid: {size:,} configs, more than {MAX_GRID:,}; "
+                         "list fewer values (a strategy comparison needs a few hundred)")
     for name, values in values_by_name.items():
         for value in values:
             try:

@@ -329,3 +329,14 @@ def test_an_integral_float_is_taken_as_the_integer_it_names():
     suite = get_suite("mnist-mlp")
     hp = suite.hyperparameters(suite.hypermodel(), values={"units_0": 64.0})
     assert hp.values["units_0"] == 64 and isinstance(hp.values["units_0"], int)
+
+
+def test_a_huge_grid_is_refused_with_its_size_before_it_is_built(workspace, capsys):
+    values = ", ".join(str(v) for v in range(32, 132))  # 100 values
+    Path("big").mkdir()
+    Path("big/huge.toml").write_text(
+        GOOD.replace('"mine"', '"huge"') + "[grid]\n"
+        + "".join(f"{k} = [{values}]\n" for k in ("units_0", "units_1", "units_2", "units_3")),
+        encoding="utf-8")
+    assert main(["table", "huge", "--suites-dir", "big"]) == 2
+    one_line_error(capsys, "grid: 100,000,000 configs, more than 1,000,000")
