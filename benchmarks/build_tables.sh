@@ -9,6 +9,7 @@ set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$REPO/.venv/bin/python}
 OUT=${OUT:-$REPO/results/tables}
+export PYTHONPATH=$REPO  # this checkout's mobench, even when PY is another checkout's venv
 export TF_CPP_MIN_LOG_LEVEL=2 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 exec 9>/tmp/build_tables.lock
