@@ -340,3 +340,16 @@ def test_a_huge_grid_is_refused_with_its_size_before_it_is_built(workspace, caps
         encoding="utf-8")
     assert main(["table", "huge", "--suites-dir", "big"]) == 2
     one_line_error(capsys, "grid: 100,000,000 configs, more than 1,000,000")
+
+
+def test_a_table_of_another_suite_version_is_refused(workspace, capsys):
+    from mobench.documents import read_json, write_json
+
+    src = Path(__file__).resolve().parents[1] / "results" / "tables" / "mnist-mlp-digits"
+    header = read_json(src.with_suffix(".json"))
+    header["suite_version"] = 99
+    write_json("old.json", header)
+    Path("old.csv").write_bytes(src.with_suffix(".csv").read_bytes())
+    assert main(["compare", "mnist-mlp", "--table", "old.csv", "--strategies", "random",
+                 "--budget", "5", "--seeds", "1"]) == 2
+    one_line_error(capsys, "was measured with version 99 of suite 'mnist-mlp'")

@@ -80,8 +80,8 @@ def test_configs_outside_the_grid_name_the_key(table):
     problem = problem_for(table)
     with pytest.raises(UsageError, match="grid key 'dropout' is not in the table's grid"):
         problem.row({"dropout": 0.1})
-    with pytest.raises(UsageError, match="grid key 'units_0': 48 is not a grid value"):
-        problem.row({"units_0": 48, "num_layers": 1, "learning_rate": 0.001})
+    with pytest.raises(UsageError, match="grid key 'units_0': 1000 is not a grid value"):
+        problem.row({"units_0": 1000, "num_layers": 1, "learning_rate": 0.001})
     with pytest.raises(UsageError, match="grid key 'dropout' appears only in"):
         problem.check_space({"units_0", "num_layers", "learning_rate", "dropout"})
     with pytest.raises(UsageError, match="does not hold objective 'fcd'"):
@@ -190,3 +190,28 @@ def test_live_comparison_trains_for_real(tmp_path, capsys):
     assert doc["problem"]["live"] and len(doc["runs"]) == 2
     assert all(r["cumulative_cost_s"][-1] > 0 for r in doc["runs"])  # real training seconds
     assert all(r["igd_plus"] is None for r in doc["runs"])  # true front unknown when live
+
+
+def test_numeric_axes_reach_the_samplers_as_ranges_and_proposals_snap_to_the_grid(table):
+    """Replay shows samplers what live tuning shows them: ordered, scaled numeric ranges."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    from mobench.compare.replay import numeric_distribution
+
+    assert numeric_distribution([32, 64, 128, 256]) == IntDistribution(32, 256, log=True)
+    assert numeric_distribution([1, 2, 3]) == IntDistribution(1, 3)
+    assert numeric_distribution([0.0, 0.1, 0.2]) == FloatDistribution(0.0, 0.2)
+    assert numeric_distribution([0.001, 0.01, 0.1]) == FloatDistribution(0.001, 0.1, log=True)
+    assert numeric_distribution(["relu", "tanh"]) is None
+    assert numeric_distribution([False, True]) is None and numeric_distribution([5]) is None
+    problem = problem_for(table)
+    assert not isinstance(problem.distributions["units_0"], CategoricalDistribution)
+    grid = problem.grid["units_0"]
+    low, high = min(grid), max(grid)
+    for value in (low, high, (low + high) / 2, low + 1):
+        snapped = problem.snap("units_0", value)
+        assert snapped in grid
+        assert abs(snapped - value) == min(abs(g - value) for g in grid) or \
+            problem.distributions["units_0"].log  # log axes snap in log space
+    assert problem.row({"units_0": low + 1, "num_layers": 1, "learning_rate": 0.001}) == \
+        problem.row({"units_0": low, "num_layers": 1, "learning_rate": 0.001})

@@ -219,6 +219,10 @@ def run_compare(args: argparse.Namespace) -> int:
     header, frame = load_table(path)
     if header["suite"] != suite.name:
         raise UsageError(f"{path} is a table of suite {header['suite']!r}, not {suite.name!r}")
+    if header.get("suite_version") != suite.version:
+        raise UsageError(f"{path} was measured with version {header.get('suite_version')!r} of "
+                         f"suite {suite.name!r}, which is now version {suite.version}: rebuild "
+                         "it with `mobench table`, or compare with the suite file it was built on")
     problem = TabularProblem(header, frame, objectives, noise=args.noise)
     names = usable_strategies(names, objectives, skip_unusable)
     if args.budget > len(frame):

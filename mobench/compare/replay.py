@@ -41,9 +41,26 @@ class TabularProblem:
         self.distributions = self._distributions()
 
     def _distributions(self) -> dict[str, Any]:
+        """What the samplers see: a numeric axis as the Int/Float range it spans (log-scaled
+        when its values are spread geometrically), as in live tuning, so crossover, Parzen
+        estimators and GPs keep its order and scale; other axes as categoricals. Proposals are
+        snapped to the nearest grid value (`snap`)."""
         from optuna.distributions import CategoricalDistribution
 
-        return {name: CategoricalDistribution(values) for name, values in self.grid.items()}
+        return {name: numeric_distribution(values) or CategoricalDistribution(values)
+                for name, values in self.grid.items()}
+
+    def snap(self, name: str, value: Any) -> Any:
+        """The grid value of axis `name` nearest to a proposed `value` (log scale for a
+        log-scaled axis); a categorical value must be one of the grid's."""
+        values = self.grid[name]
+        dist = self.distributions[name]
+        if not hasattr(dist, "log") or isinstance(value, bool) or \
+                not isinstance(value, (int, float)) or not dist.low <= value <= dist.high:
+            return value  # not a numeric axis, or outside it: `row` names the problem
+        scale = np.log if dist.log else (lambda x: np.asarray(x, dtype=float))
+        return values[int(np.argmin(np.abs(scale(np.asarray(values, dtype=float))
+                                           - scale(float(value)))))]
 
     def check_space(self, names: set[str]) -> None:
         """A strategy's space must be the table's grid: say which key differs."""
@@ -52,6 +69,8 @@ class TabularProblem:
             raise UsageError(f"grid key {key!r} appears only in {where}")
 
     def row(self, params: dict[str, Any]) -> dict[str, Any]:
+        params = {name: self.snap(name, value) if name in self.grid else value
+                  for name, value in params.items()}
         for name, value in params.items():
             if name not in self.grid:
                 raise UsageError(f"grid key {name!r} is not in the table's grid")
@@ -82,3 +101,20 @@ class TabularProblem:
         rows = [r for r in self.rows.values() if r["status"] == "ok"]
         return np.array([[o.minimized(float(r[o.name])) for o in self.objectives]
                          for r in rows])
+
+
+def numeric_distribution(values: list[Any]):
+    """IntDistribution / FloatDistribution spanning a numeric grid axis of 2+ values (log when
+    its values are closer to even spacing in log space than in linear space), else None."""
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    if len(values) < 2 or any(isinstance(v, bool) or not isinstance(v, (int, float))
+                              for v in values):
+        return None
+    ordered = np.sort(np.asarray(values, dtype=float))
+    log = bool(ordered[0] > 0 and len(ordered) > 2
+               and np.std(np.diff(np.log(ordered))) / np.mean(np.diff(np.log(ordered)))
+               < np.std(np.diff(ordered)) / np.mean(np.diff(ordered)))
+    if all(isinstance(v, int) for v in values):
+        return IntDistribution(int(ordered[0]), int(ordered[-1]), log=log)
+    return FloatDistribution(float(ordered[0]), float(ordered[-1]), log=log)
