@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Resource-aware benchmarks and multi-objective tuning for TensorFlow/Keras.",
     )
     parser.add_argument("--version", action="version", version=f"mobench {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show TensorFlow's native log lines and warnings")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     p = verbs.add_parser("profile", help="measure a suite model in eager, graph and XLA modes",
