@@ -132,8 +132,13 @@ class Progress:
         self._bar = self._task = None
         if _terminal() and on_line is not None:
             try:
-                from rich.progress import (BarColumn, MofNCompleteColumn, TextColumn,
-                                           TimeElapsedColumn, TimeRemainingColumn)
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    TextColumn,
+                    TimeElapsedColumn,
+                    TimeRemainingColumn,
+                )
                 from rich.progress import Progress as Bar
             except ImportError:
                 return

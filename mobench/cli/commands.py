@@ -27,6 +27,10 @@ def chosen_config(args: argparse.Namespace):
     variant = args.variant
     if variant is None and args.params is None and "small" in suite.variants:
         variant = "small"
+    if variant is not None and variant not in suite.variants:  # known from the TOML: no TF
+        from mobench.errors import unknown_name
+
+        raise unknown_name("variant", variant, suite.variants)
     suite.hyperparameters(suite.hypermodel(), variant, args.params)
     return suite, variant
 
@@ -320,7 +324,7 @@ def default_run_path(kind: str, suite: str, variant: str) -> Path:
 def run_hw(args: argparse.Namespace) -> int:
     from mobench.profiling.hardware import fingerprint, format_fingerprint
 
-    fp = fingerprint()
+    fp = fingerprint(tensorflow=args.tf)  # importing TensorFlow costs seconds
     print(json.dumps(fp, indent=2) if args.json else format_fingerprint(fp))
     return 0
 
@@ -343,17 +347,23 @@ def run_suites(args: argparse.Namespace) -> int:
     from mobench.suites import discover, space_summary
 
     rows = []
-    for s in discover(args.suites_dir).values():
-        space = space_summary(s.hypermodel())
-        rows.append({"name": s.name, "version": s.version, "model": s.model,
-                     "dataset": s.dataset, "epochs": s.epochs, "objectives": list(s.objectives),
-                     "variants": sorted(s.variants), "path": s.path, **space})
+    for s in discover(args.suites_dir).values():  # the TOML files only: no model import
+        row = {"name": s.name, "version": s.version, "model": s.model,
+               "dataset": s.dataset, "epochs": s.epochs, "objectives": list(s.objectives),
+               "variants": sorted(s.variants), "path": s.path}
+        if args.space:  # imports every model module (and TensorFlow)
+            row.update(space_summary(s.hypermodel()))
+        rows.append(row)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(table(["suite", "version", "model", "dataset", "variants", "hps", "space size"],
-                [[r["name"], str(r["version"]), r["model"], r["dataset"],
-                  ",".join(r["variants"]), str(len(r["hyperparameters"])),
+    headers = ["suite", "version", "model", "dataset", "variants"]
+    cells = [[r["name"], str(r["version"]), r["model"], r["dataset"], ",".join(r["variants"])]
+             for r in rows]
+    if args.space:
+        headers += ["hps", "space size"]
+        for r, c in zip(rows, cells, strict=True):
+            c += [str(len(r["hyperparameters"])),
                   "continuous" if r["configs"] is None else f"{r['configs']:,}"]
-                 for r in rows]))
+    print(table(headers, cells))
     return 0
