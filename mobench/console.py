@@ -151,6 +151,14 @@ class Progress:
             self._task = self._bar.add_task(what, total=total, completed=done, status="")
             self._bar.start()
 
+    def begin(self, done: int) -> None:
+        """Set the units already done when this process started (the first call only)."""
+        if self.done == self.start == 0 and not getattr(self, "_begun", False):
+            self.done = self.start = done
+            if self._bar is not None:
+                self._bar.update(self._task, completed=done)
+        self._begun = True
+
     @property
     def live(self) -> bool:
         """A bar is drawn (lines that describe each unit are redundant)."""

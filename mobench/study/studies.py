@@ -55,4 +55,10 @@ def open_study(storage, name: str, objectives: tuple[Objective, ...], sampler, s
         raise UsageError(
             f"study {name!r} in {url} exists for suite {study.user_attrs.get('suite')!r} with "
             f"objectives {','.join(stored)}; rerun with those, or pick another --study")
+    if study.metric_names != names:  # optuna-dashboard's axis names (older studies too)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(names)
     return study
