@@ -49,12 +49,14 @@ def run_profile(args: argparse.Namespace) -> int:
                            data_dir=args.data_dir)
     log(f"profiling {suite.name}:{variant or 'custom'} on {dataset.name} "
         f"({len(dataset.x_train)} train examples), modes {','.join(modes)}")
-    record = profile_suite(
-        suite, dataset, variant=variant, values=args.params, modes=modes, settings=settings,
-        batch_size=args.batch_size, seed=args.seed, matmul_peak=not args.no_peak,
-        on_mode=lambda m: log(f"  {m.mode}: {m.status.value}"
-                              + (f" ({m.reason})" if m.reason else "")),
-    )
+    from mobench.console import Progress
+
+    with Progress(len(modes), "modes", on_line=log) as progress:
+        record = profile_suite(
+            suite, dataset, variant=variant, values=args.params, modes=modes,
+            settings=settings, batch_size=args.batch_size, seed=args.seed,
+            matmul_peak=not args.no_peak, on_mode=lambda m: progress.advance(
+                status=f"{m.mode}: {m.status.value}" + (f" ({m.reason})" if m.reason else "")))
     print(profile_summary(record))
     path = args.json or default_run_path("profile", suite.name, variant or "custom")
     write_json(path, record.to_dict())
@@ -294,15 +296,18 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
         grid = complete_grid(check_values(suite, hypermodel, "grid"), base)
     log(f"comparing {', '.join(names)} live on {dataset.name}: {args.seeds} seeds x "
         f"{args.budget} trainings each")
+    from mobench.console import Progress
+
     traces, timing = [], {}
-    for name in names:
-        t0 = time.perf_counter()
-        for seed in range(args.seeds):
-            traces.append(run_strategy(
-                evaluator, name, seed, args.budget, objectives, grid=grid,
-                cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0))))
-        timing[name] = time.perf_counter() - t0
-        log(f"{name}: {args.seeds} seeds x {args.budget} trainings in {timing[name]:.0f} s")
+    with Progress(len(names) * args.seeds, "runs", on_line=log) as progress:
+        for name in names:
+            t0 = time.perf_counter()
+            for seed in range(args.seeds):
+                traces.append(run_strategy(
+                    evaluator, name, seed, args.budget, objectives, grid=grid,
+                    cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0))))
+                progress.advance(status=f"{name} seed {seed}: {args.budget} trainings")
+            timing[name] = time.perf_counter() - t0
     analysis = analyse(traces, objectives, checkpoints=args.checkpoints)
     document = comparison_document(
         suite=suite.name, problem={"live": True, "dataset": dataset.describe()},
