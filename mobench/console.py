@@ -173,7 +173,8 @@ class Progress:
         from mobench.display import seconds
 
         elapsed = time.monotonic() - self.started
-        eta = seconds(self.eta_s()) if self.done > self.start else "-"
+        eta = self.eta_s()
+        eta = ("-" if self.done <= self.start else seconds(eta) if eta >= 1e-3 else "0 s")
         return (f"[{self.done}/{self.total}] {text}".rstrip()
                 + f" | elapsed {seconds(elapsed)}"
                 + f" | ETA {eta}")
