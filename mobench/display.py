@@ -52,10 +52,10 @@ def mode_row(m: ModeProfile) -> list[str]:
         m.mode,
         f"{seconds(m.step_time.median_s)} ± {seconds(m.step_time.iqr_s)}",
         seconds(m.compile_time_s),
-        si(m.throughput, "/s"),
+        si(m.throughput, "samples/s"),
         nbytes(m.peak_memory_bytes),
         f"{seconds(inf.latency_p50_s)} / {seconds(inf.latency_p99_s)}" if inf else "-",
-        si(inf.throughput, "/s") if inf else "-",
+        si(inf.throughput, "samples/s") if inf else "-",
         si(m.achieved_flops_per_s, "FLOP/s"),
         frac,
     ]
@@ -94,7 +94,9 @@ def objective_value(name: str, value: float | int) -> str:
         return seconds(value)
     if name == "peak_memory":
         return nbytes(int(value))
-    if name in ("params", "flops"):
+    if name == "flops":
+        return si(value, "FLOP")
+    if name == "params":
         return f"{value:,}"
     return f"{value:.4g}"
 

@@ -18,6 +18,8 @@ the completed trials, reference point 1.1 in every objective; ties by trial numb
 
 from __future__ import annotations
 
+import functools
+import gc
 import shutil
 from pathlib import Path
 from typing import Any
@@ -48,11 +50,12 @@ class ParetoSearch:
 
     strategy = "nsga2"
 
-    def __init__(self, hypermodel, objective, max_trials: int = 10, *,
+    def __init__(self, hypermodel=None, objective=None, max_trials: int = 10, *,
                  strategy: str | None = None, executions_per_trial: int = 1,
                  directory: str | Path | None = None, project_name: str | None = None,
                  overwrite: bool = False, seed: int | None = None,
-                 constraints: list[str] | tuple[str, ...] = (), **_: Any) -> None:
+                 constraints: list[str] | tuple[str, ...] = (), hyperparameters=None,
+                 **kwargs: Any) -> None:
         import keras_tuner as kt
         from keras_tuner.src.engine.hypermodel import DefaultHyperModel
 
@@ -60,6 +63,16 @@ class ParetoSearch:
         from mobench.strategies import make_sampler
         from mobench.study.studies import open_study
 
+        unknown = sorted(set(kwargs) - KERAS_TUNER_KWARGS)
+        if unknown:  # as keras-tuner (and Python) do: a typo is not silently ignored
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword "
+                            f"argument {unknown[0]!r}")
+        if hypermodel is None or objective is None:
+            raise TypeError(f"{type(self).__name__}() needs a hypermodel (a build_model(hp) "
+                            "function or a keras_tuner.HyperModel) and an objective")
+        if hyperparameters is not None:
+            raise UsageError("hyperparameters= (overriding the search space) is not supported;"
+                             " declare the space in build_model")
         if max_trials < 1 or executions_per_trial < 1:
             raise UsageError("max_trials and executions_per_trial must be positive")
         self.hypermodel = (hypermodel if isinstance(hypermodel, kt.HyperModel)
@@ -83,13 +96,36 @@ class ParetoSearch:
         return None
 
     # -- search ---------------------------------------------------------------------------
-    def search(self, *fit_args: Any, epochs: int = 1, **fit_kwargs: Any) -> None:
-        """Run trials until `max_trials` are complete, as `keras_tuner.Tuner.search`."""
+    def search(self, *fit_args: Any, epochs: int = 1, verbose: int = 1,
+               **fit_kwargs: Any) -> None:
+        """Run trials until `max_trials` are complete, as `keras_tuner.Tuner.search`;
+        `verbose=0` prints nothing (training itself is always silent)."""
         from mobench.study.loop import run_trials
 
-        fit_kwargs.pop("verbose", None)
         evaluator = SearchEvaluator(self, fit_args, epochs, fit_kwargs)
-        run_trials(self.study, evaluator, {}, self.objectives, self.max_trials, on_line=print)
+        # Keras' clear_session() (once per trial) runs gc.collect(), which walks TensorFlow's
+        # whole object graph: 0.2-0.3 s a trial. Frozen objects are skipped, so after one
+        # collection here each trial's collection only visits what the trials made.
+        gc.collect()
+        gc.freeze()
+        try:
+            run_trials(self.study, evaluator, {}, self.objectives, self.max_trials,
+                       on_line=print if verbose else _silent)
+        finally:
+            gc.unfreeze()
+
+    def search_space_summary(self, extended: bool = False) -> None:
+        """Print the hyperparameters `build_model` declares, as keras-tuner does."""
+        import keras_tuner as kt
+
+        hp = kt.HyperParameters()
+        self.hypermodel.build(hp)
+        print("Search space summary")
+        print(f"Default search space size: {len(hp.space)}")
+        for p in hp.space:
+            config = {k: v for k, v in p.get_config().items() if k != "name"}
+            print(f"{p.name} ({type(p).__name__})")
+            print(config)
 
     # -- results --------------------------------------------------------------------------
     def ranked_trials(self) -> list:
@@ -106,6 +142,9 @@ class ParetoSearch:
             return []
         points = minimisation([t.values for t in trials],
                               [o.direction.value for o in self.objectives])
+        if points.shape[1] == 1:  # one objective: by its value, ties by trial number
+            order = sorted(range(len(trials)), key=lambda i: (points[i, 0], trials[i].number))
+            return [trials[i] for i in order]
         scaled = normalise(points, *bounds(points))
         ranks = pareto_ranks(scaled)
         contribution = np.zeros(len(trials))
@@ -119,10 +158,12 @@ class ParetoSearch:
     def get_pareto_front(self) -> list[dict[str, Any]]:
         """Front members: trial number, hyperparameters and objective values."""
         front = {t.number for t in self.study.best_trials}
+        return self._entries([t for t in self.ranked_trials() if t.number in front])
+
+    def _entries(self, trials: list) -> list[dict[str, Any]]:
         return [{"trial": t.number, "hyperparameters": dict(t.params),
                  "objectives": dict(zip((o.name for o in self.objectives), t.values,
-                                        strict=True))}
-                for t in self.ranked_trials() if t.number in front]
+                                        strict=True))} for t in trials]
 
     def get_best_hyperparameters(self, num_trials: int = 1) -> list:
         import keras_tuner as kt
@@ -147,13 +188,32 @@ class ParetoSearch:
     def results_summary(self, num_trials: int | None = None) -> None:
         from mobench.display import objective_value, table
 
-        front = self.get_pareto_front()[:num_trials]
         names = [o.name for o in self.objectives]
+        if len(names) > 1:
+            front, what = self.get_pareto_front()[:num_trials], "Pareto front"
+        else:  # keras-tuner's summary: the best trials, 10 by default
+            front = self._entries(self.ranked_trials()[:num_trials or 10])
+            what = f"best trials by {names[0]} ({self.objectives[0].direction.value})"
         keys = sorted({k for m in front for k in m["hyperparameters"]})
-        print(f"Results summary: Pareto front of {len(front)} trial(s) in {self.project_dir}")
+        print(f"Results summary: {what} of {len(front)} trial(s) in {self.project_dir}")
         print(table(["trial", *names, *keys],
                     [[str(m["trial"])] + [objective_value(n, m["objectives"][n]) for n in names]
                      + [str(m["hyperparameters"].get(k, "-")) for k in keys] for m in front]))
+
+
+def _silent(_: str) -> None:
+    pass
+
+
+# keras-tuner's own keyword arguments (Tuner, BaseTuner, the oracles): accepted, so code
+# written for keras-tuner runs, and without effect here (Optuna runs the trials; a failed
+# trial is an infeasible one, not a retry).
+KERAS_TUNER_KWARGS = frozenset({
+    "tune_new_entries", "allow_new_entries", "max_retries_per_trial",
+    "max_consecutive_failed_trials", "tuner_id", "logger", "distribution_strategy",
+    "max_model_size", "optimizer", "loss", "metrics", "oracle",
+    "num_initial_points", "alpha", "beta",  # BayesianOptimization
+})
 
 
 class RandomSearch(ParetoSearch):
@@ -195,7 +255,11 @@ class SearchEvaluator(ConfigEvaluator):
     def configure(self, trial) -> tuple[Any, Any]:
         from mobench.study.space import trial_hyperparameters
 
-        return self.tuner.hypermodel, trial_hyperparameters(trial)
+        x = self.fit_args[0] if self.fit_args else self.fit_kwargs.get("x")
+        hypermodel = self.tuner.hypermodel
+        if getattr(x, "shape", None) is not None:  # models without an Input build on data
+            hypermodel = _BuiltOnData(hypermodel, tuple(x.shape[1:]), x[:1])
+        return hypermodel, trial_hyperparameters(trial)
 
     def train(self, trial, hypermodel, hp, model) -> Trained:
         import numpy as np
@@ -219,3 +283,35 @@ class SearchEvaluator(ConfigEvaluator):
         if peaks:
             values["peak_memory"] = max(peaks)
         return Trained(values)
+
+
+@functools.cache
+def _built_on_data():
+    import keras_tuner as kt
+
+    class BuiltOnData(kt.HyperModel):
+        """The user's hypermodel, its models built for the data's shape when `build_model`
+        declares no input (keras-tuner's guide: `Flatten()` first); parameters and FLOPs are
+        counted before training."""
+
+        def __init__(self, inner, shape: tuple[int, ...], example) -> None:
+            super().__init__()
+            self.inner, self.shape, self.example = inner, shape, example
+
+        def build(self, hp):
+            model = self.inner.build(hp)
+            if not model.built:
+                try:
+                    model.build((None, *self.shape))
+                except Exception:  # a subclassed model: one forward pass builds it
+                    model(self.example)
+            return model
+
+        def fit(self, hp, model, *args, **kwargs):
+            return self.inner.fit(hp, model, *args, **kwargs)
+
+    return BuiltOnData
+
+
+def _BuiltOnData(inner, shape, example):  # noqa: N802 - a class made on first use
+    return _built_on_data()(inner, shape, example)

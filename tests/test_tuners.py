@@ -93,3 +93,63 @@ def test_grid_search_refuses_continuous_ranges(tmp_path):
 def test_bad_objectives(objective, message):
     with pytest.raises(UsageError, match=message):
         as_objectives(objective)
+
+
+def test_keras_tuner_getting_started_runs_with_only_the_import_changed(tmp_path, capsys):
+    """keras-tuner's "Getting started" guide, its calls verbatim; one objective."""
+    import keras
+    from keras import layers
+
+    from mobench import tuners as keras_tuner  # was: import keras_tuner
+
+    data = load_dataset("digits", limit=300, announce=lambda _: None)
+    x_train, y_train = data.x_train[:240], keras.utils.to_categorical(data.y_train[:240], 10)
+    x_val, y_val = data.x_train[240:], keras.utils.to_categorical(data.y_train[240:], 10)
+
+    def build_model(hp):
+        model = keras.Sequential()
+        model.add(layers.Flatten())
+        model.add(layers.Dense(units=hp.Int("units", min_value=32, max_value=512, step=32),
+                               activation="relu"))
+        model.add(layers.Dense(10, activation="softmax"))
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=hp.Choice(
+            "learning_rate", values=[1e-2, 1e-3, 1e-4])),
+            loss="categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    tuner = keras_tuner.RandomSearch(
+        hypermodel=build_model, objective="val_accuracy", max_trials=2,
+        executions_per_trial=1, overwrite=True, directory=str(tmp_path / "my_dir"),
+        project_name="helloworld")
+    tuner.search_space_summary()
+    assert "Default search space size: 2" in capsys.readouterr().out
+    tuner.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val))
+    models = tuner.get_best_models(num_models=1)
+    assert models[0].predict(x_val[:2], verbose=0).shape == (2, 10)
+    tuner.results_summary()
+    out = capsys.readouterr().out
+    assert "best trials by val_accuracy" in out and "[2/2]" in out
+    best_hps = tuner.get_best_hyperparameters(5)
+    accuracies = [t["objectives"]["val_accuracy"] for t in tuner._entries(tuner.ranked_trials())]
+    assert len(best_hps) == 2 and accuracies == sorted(accuracies, reverse=True)
+    assert set(best_hps[0].values) == {"units", "learning_rate"}
+    assert len(tuner.get_pareto_front()) >= 1
+    # keras_tuner.Objective, alone: same study; verbose=0 prints nothing
+    again = keras_tuner.RandomSearch(build_model, keras_tuner_objective(), max_trials=3,
+                                     directory=str(tmp_path / "my_dir"),
+                                     project_name="helloworld", tuner_id="t0",
+                                     max_retries_per_trial=0, logger=None)
+    again.search(x_train, y_train, epochs=1, validation_data=(x_val, y_val), verbose=0)
+    assert capsys.readouterr().out == "" and len(again.trials_dataframe()) == 3
+
+
+def keras_tuner_objective():
+    return keras_tuner.Objective("val_accuracy", direction="max")
+
+
+def test_unknown_keyword_arguments_are_type_errors_as_in_keras_tuner(tmp_path):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_trial'"):
+        RandomSearch(build_model, objective="val_accuracy", max_trial=4,
+                     directory=str(tmp_path))
+    assert as_objectives([keras_tuner.Objective("val_loss", "min"), "train_time"])[0].name \
+        == "val_loss"

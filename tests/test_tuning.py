@@ -116,7 +116,8 @@ def test_a_failed_trial_is_recorded_infeasible_and_the_study_goes_on(tmp_path):
     trials = study.get_trials()
     assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 4
     failed = trials[1]
-    assert not is_feasible(failed) and failed.user_attrs["measured"] == {"params": 7}
+    assert not is_feasible(failed) and failed.user_attrs["measured.params"] == 7
+    assert "measured" not in failed.user_attrs  # flat attributes, no dict blob
     assert failed.user_attrs["infeasible_reason"] == "objective 'peak_memory' was not measured"
     assert all(is_feasible(t) for t in trials if t.number != 1)
 
@@ -243,3 +244,22 @@ def test_tune_usage_errors(tmp_path, capsys, argv, message):
     assert main(["tune", "mnist-mlp", *storage, *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_studies_name_their_objectives_and_trials_hold_flat_measurements(tmp_path):
+    """optuna-dashboard shows val_accuracy/train_time (not "Objective 0") and each
+    measurement as its own user attribute; the run document reads both layouts."""
+    from mobench.study.document import measured_values, trial_entry
+
+    space = {"units": optuna.distributions.IntDistribution(32, 256, step=32)}
+    study = toy_study(tmp_path)
+    run_trials(study, toy_evaluator, space, OBJECTIVES, 2, on_line=lambda _: None)
+    assert study.metric_names == ["val_accuracy", "train_time"]
+    reloaded = optuna.load_study(study_name="toy", storage=f"sqlite:///{tmp_path}/s.db")
+    assert reloaded.metric_names == ["val_accuracy", "train_time"]
+    trial = reloaded.get_trials()[0]
+    assert {"measured.val_accuracy", "measured.train_time"} <= set(trial.user_attrs)
+    assert trial_entry(trial, OBJECTIVES)["measured"] == {
+        "val_accuracy": trial.user_attrs["measured.val_accuracy"],
+        "train_time": trial.user_attrs["measured.train_time"]}
+    assert measured_values({"measured": {"params": 7}}) == {"params": 7}  # older studies

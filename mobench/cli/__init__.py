@@ -16,7 +16,12 @@ from mobench.errors import MobenchError, UsageError
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from mobench.console import VERBOSE_ENV, enable_bars, quiet_tensorflow
+
+    if args.verbose:
+        os.environ[VERBOSE_ENV] = "1"  # worker processes inherit it
+    quiet_tensorflow()  # before anything imports TensorFlow
+    enable_bars()
     try:
         from mobench.cli import commands
 

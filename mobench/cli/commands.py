@@ -27,6 +27,10 @@ def chosen_config(args: argparse.Namespace):
     variant = args.variant
     if variant is None and args.params is None and "small" in suite.variants:
         variant = "small"
+    if variant is not None and variant not in suite.variants:  # known from the TOML: no TF
+        from mobench.errors import unknown_name
+
+        raise unknown_name("variant", variant, suite.variants)
     suite.hyperparameters(suite.hypermodel(), variant, args.params)
     return suite, variant
 
@@ -45,12 +49,14 @@ def run_profile(args: argparse.Namespace) -> int:
                            data_dir=args.data_dir)
     log(f"profiling {suite.name}:{variant or 'custom'} on {dataset.name} "
         f"({len(dataset.x_train)} train examples), modes {','.join(modes)}")
-    record = profile_suite(
-        suite, dataset, variant=variant, values=args.params, modes=modes, settings=settings,
-        batch_size=args.batch_size, seed=args.seed, matmul_peak=not args.no_peak,
-        on_mode=lambda m: log(f"  {m.mode}: {m.status.value}"
-                              + (f" ({m.reason})" if m.reason else "")),
-    )
+    from mobench.console import Progress
+
+    with Progress(len(modes), "modes", on_line=log) as progress:
+        record = profile_suite(
+            suite, dataset, variant=variant, values=args.params, modes=modes,
+            settings=settings, batch_size=args.batch_size, seed=args.seed,
+            matmul_peak=not args.no_peak, on_mode=lambda m: progress.advance(
+                status=f"{m.mode}: {m.status.value}" + (f" ({m.reason})" if m.reason else "")))
     print(profile_summary(record))
     path = args.json or default_run_path("profile", suite.name, variant or "custom")
     write_json(path, record.to_dict())
@@ -305,15 +311,18 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
         grid = complete_grid(check_values(suite, hypermodel, "grid"), base)
     log(f"comparing {', '.join(names)} live on {dataset.name}: {args.seeds} seeds x "
         f"{args.budget} trainings each")
+    from mobench.console import Progress
+
     traces, timing = [], {}
-    for name in names:
-        t0 = time.perf_counter()
-        for seed in range(args.seeds):
-            traces.append(run_strategy(
-                evaluator, name, seed, args.budget, objectives, grid=grid,
-                cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0))))
-        timing[name] = time.perf_counter() - t0
-        log(f"{name}: {args.seeds} seeds x {args.budget} trainings in {timing[name]:.0f} s")
+    with Progress(len(names) * args.seeds, "runs", on_line=log) as progress:
+        for name in names:
+            t0 = time.perf_counter()
+            for seed in range(args.seeds):
+                traces.append(run_strategy(
+                    evaluator, name, seed, args.budget, objectives, grid=grid,
+                    cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0))))
+                progress.advance(status=f"{name} seed {seed}: {args.budget} trainings")
+            timing[name] = time.perf_counter() - t0
     analysis = analyse(traces, objectives, checkpoints=args.checkpoints)
     document = comparison_document(
         suite=suite.name, problem={"live": True, "dataset": dataset.describe()},
@@ -335,7 +344,7 @@ def default_run_path(kind: str, suite: str, variant: str) -> Path:
 def run_hw(args: argparse.Namespace) -> int:
     from mobench.profiling.hardware import fingerprint, format_fingerprint
 
-    fp = fingerprint()
+    fp = fingerprint(tensorflow=args.tf)  # importing TensorFlow costs seconds
     print(json.dumps(fp, indent=2) if args.json else format_fingerprint(fp))
     return 0
 
@@ -358,17 +367,23 @@ def run_suites(args: argparse.Namespace) -> int:
     from mobench.suites import discover, space_summary
 
     rows = []
-    for s in discover(args.suites_dir).values():
-        space = space_summary(s.hypermodel())
-        rows.append({"name": s.name, "version": s.version, "model": s.model,
-                     "dataset": s.dataset, "epochs": s.epochs, "objectives": list(s.objectives),
-                     "variants": sorted(s.variants), "path": s.path, **space})
+    for s in discover(args.suites_dir).values():  # the TOML files only: no model import
+        row = {"name": s.name, "version": s.version, "model": s.model,
+               "dataset": s.dataset, "epochs": s.epochs, "objectives": list(s.objectives),
+               "variants": sorted(s.variants), "path": s.path}
+        if args.space:  # imports every model module (and TensorFlow)
+            row.update(space_summary(s.hypermodel()))
+        rows.append(row)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(table(["suite", "version", "model", "dataset", "variants", "hps", "space size"],
-                [[r["name"], str(r["version"]), r["model"], r["dataset"],
-                  ",".join(r["variants"]), str(len(r["hyperparameters"])),
+    headers = ["suite", "version", "model", "dataset", "variants"]
+    cells = [[r["name"], str(r["version"]), r["model"], r["dataset"], ",".join(r["variants"])]
+             for r in rows]
+    if args.space:
+        headers += ["hps", "space size"]
+        for r, c in zip(rows, cells, strict=True):
+            c += [str(len(r["hyperparameters"])),
                   "continuous" if r["configs"] is None else f"{r['configs']:,}"]
-                 for r in rows]))
+    print(table(headers, cells))
     return 0

@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Resource-aware benchmarks and multi-objective tuning for TensorFlow/Keras.",
     )
     parser.add_argument("--version", action="version", version=f"mobench {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show TensorFlow's native log lines and warnings")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     p = verbs.add_parser("profile", help="measure a suite model in eager, graph and XLA modes",
@@ -232,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                          description="CPU, memory, versions, TF build and devices, NVIDIA GPUs"
                          " (through NVML), and the hardware_id that names result folders.")
     h.add_argument("--json", action="store_true", help="print JSON instead of text")
+    h.add_argument("--tf", action="store_true",
+                   help="also TensorFlow's build info and devices (imports TensorFlow: seconds)")
 
     d = verbs.add_parser("data", help="list or fetch datasets")
     data_verbs = d.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
@@ -243,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = verbs.add_parser("suites", help="list the suites found")
     s.add_argument("--json", action="store_true", help="print JSON instead of text")
+    s.add_argument("--space", action="store_true",
+                   help="also count each suite's hyperparameters and configs (imports the "
+                   "models, and TensorFlow: seconds)")
     s.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
                    help="extra folder of suite TOML files (repeatable)")
     from mobench.cli.report import add_report_parser

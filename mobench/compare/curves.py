@@ -356,13 +356,16 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
 
 def _run(suite, hypermodel, dataset, configs, todo, out, fields, epochs, header, seed,
          on_line) -> None:
-    start = time.monotonic()
+    from mobench.console import Progress
+    from mobench.display import seconds
+
     new_file = not out.exists() or out.stat().st_size == 0
-    with out.open("a", newline="", encoding="utf-8") as f:
+    with out.open("a", newline="", encoding="utf-8") as f, \
+            Progress(len(todo), "runs", on_line=on_line) as progress:
         writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         if new_file:
             writer.writeheader()
-        for k, (i, s) in enumerate(todo, 1):
+        for i, s in todo:
             row = measure_config(suite, hypermodel, dataset, configs[i], epochs=epochs,
                                  seed=s, fcd_epochs=header["fcd_epochs"] or [])
             row.update(config_id=i, seed=s, repeat=s - seed, config=json.dumps(configs[i]))
@@ -370,12 +373,12 @@ def _run(suite, hypermodel, dataset, configs, todo, out, fields, epochs, header,
             writer.writerow({name: _cell(row.get(name)) for name in fields})
             f.flush()
             os.fsync(f.fileno())
-            elapsed = time.monotonic() - start
             score = next((f"{m}={row[m]:.4g}" for m in ("val_accuracy", "fcd")
                           if row.get(m) is not None), "")
-            on_line(f"[{k}/{len(todo)}] config {i} seed {s}: {row['status']} {score} "
-                    f"train {row.get('train_time') or 0:.1f}s wall {row['wall_time']:.1f}s | "
-                    f"elapsed {elapsed:.0f}s | ETA {elapsed / k * (len(todo) - k):.0f}s")
+            status = f"config {i} seed {s}: {row['status']} {score}"
+            progress.advance(status=status, line=f"{status} train "
+                             f"{seconds(row.get('train_time') or 0)} wall "
+                             f"{seconds(row['wall_time'])}")
 
 
 def load_curves(path: str | os.PathLike):

@@ -172,24 +172,30 @@ def replay_all(table_path: str, objective_specs: list[str], noise: str,
 
     tasks = [(table_path, list(objective_specs), noise, s, seed, budget)
              for s in strategies for seed in range(seeds)]
+    from mobench.console import Progress
+
     traces: list[RunTrace] = []
     timing: dict[str, float] = {}
+    progress = Progress(len(tasks), "runs", on_line=on_line, every_s=30)
     if jobs > 1:
-        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        with progress, ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
             for task, trace in zip(tasks, pool.map(_timed_replay, tasks), strict=True):
                 traces.append(trace[0])
                 timing[task[3]] = timing.get(task[3], 0.0) + trace[1]
+                progress.advance(status=f"{task[3]} seed {task[4]}")
         for name, seconds in timing.items():
             on_line(f"{name}: {seeds} seeds x {budget} trials in {seconds:.2f} s "
                     f"(summed over the {jobs} processes)")
     else:
-        for task in tasks:
-            trace, seconds = _timed_replay(task)
-            traces.append(trace)
-            timing[task[3]] = timing.get(task[3], 0.0) + seconds
-            if task[4] == seeds - 1:
-                on_line(f"{task[3]}: {seeds} seeds x {budget} trials in "
-                        f"{timing[task[3]]:.2f} s")
+        with progress:
+            for task in tasks:
+                trace, seconds = _timed_replay(task)
+                traces.append(trace)
+                timing[task[3]] = timing.get(task[3], 0.0) + seconds
+                progress.advance(status=f"{task[3]} seed {task[4]}")
+                if task[4] == seeds - 1:
+                    on_line(f"{task[3]}: {seeds} seeds x {budget} trials in "
+                            f"{timing[task[3]]:.2f} s")
     return traces, timing
 
 

@@ -13,7 +13,6 @@ import csv
 import itertools
 import json
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -88,13 +87,16 @@ def build_table(suite, dataset, grid: dict[str, list[Any]], out: Path, *, epochs
     on_line(f"table {out}: {len(configs)} configs, {len(configs) - len(todo)} already done")
     fields = ["config_id", "config", "status", "reason"] + [
         f"{n}{s}" for n in TABLE_OBJECTIVES for s in ("", "_iqr", "_repeats")]
-    start = time.monotonic()
+    from mobench.console import Progress
+    from mobench.display import objective_value
+
     new_file = not out.exists()
-    with out.open("a", newline="", encoding="utf-8") as f:
+    with out.open("a", newline="", encoding="utf-8") as f, \
+            Progress(len(todo), "configs", on_line=on_line) as progress:
         writer = csv.DictWriter(f, fieldnames=fields)
         if new_file:
             writer.writeheader()
-        for i, params in enumerate(todo, 1):
+        for params in todo:
             records = [evaluate(suite, dataset, values=params, epochs=epochs, seed=seed + r)
                        for r in range(repeats)]
             row = {"config_id": configs.index(params), "config": config_key(params),
@@ -102,11 +104,9 @@ def build_table(suite, dataset, grid: dict[str, list[Any]], out: Path, *, epochs
             writer.writerow(row)
             f.flush()
             os.fsync(f.fileno())
-            elapsed = time.monotonic() - start
-            on_line(f"[{i}/{len(todo)}] config {row['config_id']}: {row['status']} "
-                    f"val_accuracy={row.get('val_accuracy', float('nan')):.4g} "
-                    f"train_time={row.get('train_time', float('nan')):.3g}s | elapsed "
-                    f"{elapsed:.0f}s | ETA {elapsed / i * (len(todo) - i):.0f}s")
+            shown = " ".join(f"{k}={objective_value(k, row[k])}"
+                             for k in ("val_accuracy", "train_time") if k in row)
+            progress.advance(status=f"config {row['config_id']}: {row['status']} {shown}")
     return out
 
 

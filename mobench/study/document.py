@@ -8,6 +8,17 @@ from mobench.objectives import Objective
 from mobench.pareto import is_feasible
 from mobench.records import SCHEMA_VERSION
 
+# Each measured value is its own user attribute, "measured.<name>" (readable in
+# optuna-dashboard); studies written before held one dict attribute "measured".
+MEASURED_PREFIX = "measured."
+
+
+def measured_values(user_attrs: dict[str, Any]) -> dict[str, Any]:
+    """The trial's measured values, from either layout."""
+    flat = {k.removeprefix(MEASURED_PREFIX): v for k, v in user_attrs.items()
+            if k.startswith(MEASURED_PREFIX)}
+    return flat or dict(user_attrs.get("measured", {}))
+
 
 def trial_entry(trial, objectives: tuple[Objective, ...]) -> dict[str, Any]:
     placeholders = set(trial.user_attrs.get("placeholders", ()))
@@ -21,7 +32,7 @@ def trial_entry(trial, objectives: tuple[Objective, ...]) -> dict[str, Any]:
         "state": trial.state.name.lower(),
         "params": trial.params,
         "objectives": values,  # measured values only; placeholders are left out
-        "measured": trial.user_attrs.get("measured", {}),
+        "measured": measured_values(trial.user_attrs),
         "feasible": trial.state.name == "COMPLETE" and is_feasible(trial),
         "constraints": dict(trial.constraints),
         "infeasible_reason": trial.user_attrs.get("infeasible_reason"),

@@ -26,6 +26,7 @@ from typing import Any
 
 from mobench.errors import TrialFailed, UsageError
 from mobench.objectives import Objective
+from mobench.study.document import MEASURED_PREFIX
 from mobench.study.outcome import TrialOutcome, constraint_values, tell, told_values
 from mobench.study.storages import StorageSettings, retrying
 
@@ -156,19 +157,22 @@ def heartbeat(ops: StudyOps, trial_id: int) -> Iterator[None]:
 
 def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dict[str, Any],
              objectives: tuple[Objective, ...], n_trials: int,
-             on_line: Callable[[str], None], worker: Worker) -> int:
-    """Ask/evaluate/tell until the study holds exactly `n_trials` COMPLETE trials."""
+             on_line: Callable[[str], None], worker: Worker, progress=None) -> int:
+    """Ask/evaluate/tell until the study holds exactly `n_trials` COMPLETE trials;
+    `progress`: a `mobench.console.Progress` (default: plain lines through `on_line`)."""
     from optuna.trial import TrialState
+
+    from mobench.console import Progress
 
     ops = StudyOps(study, worker, on_line)
     constraints = tuple(getattr(evaluator, "constraints", ()))
-    progress: Progress | None = None
+    progress = progress or Progress(n_trials, "trials", on_line=on_line)
     ran, waiting = 0, False
     while True:
         ops.fail_stale()
         trials = ops.trials()
         done = sum(t.state == TrialState.COMPLETE for t in trials)
-        progress = progress or Progress(n_trials, start=done)
+        progress.begin(done)  # the study's count when this worker started
         if done >= n_trials:
             return ran
         now = dt.datetime.now()
@@ -200,7 +204,8 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
             on_line("the strategy has no configs left (grid exhausted): stopping")
             return ran
         if front is not None:
-            on_line(progress.line(done, trial.number, outcome, front, objectives))
+            progress.advance(done=done, **trial_status(trial.number, outcome, front,
+                                                       objectives))
 
 
 def _ask(study, distributions: dict[str, Any]):
@@ -278,8 +283,9 @@ def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, const
             warnings.simplefilter("ignore")  # a retried call finds its constraints set
             for key, violation in constraint_values(outcome, constraints).items():
                 trial.set_constraint(key, violation)
-        trial.set_user_attr("measured", {k: v for k, v in outcome.values.items()
-                                         if isinstance(v, (int, float)) and math.isfinite(v)})
+        for key, value in outcome.values.items():  # one readable attribute each
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                trial.set_user_attr(MEASURED_PREFIX + key, value)
         if placeholders:
             trial.set_user_attr("placeholders", placeholders)
         if outcome.infeasible_reason:
@@ -298,8 +304,8 @@ def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, const
             raise
         raise TrialLost(f"trial #{trial.number} was failed by another worker (heartbeats "
                         "missed): its result is dropped, its retry runs it again") from None
-    front = ops.retry("read the front", lambda: len(trial.study.best_trials))
-    return not told, front, len(complete) + 1
+    best = ops.retry("read the front", lambda: trial.study.best_trials)
+    return not told, (len(best), front_hv(best, complete, values, objectives)), len(complete) + 1
 
 
 def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], constraints: tuple,
@@ -325,26 +331,37 @@ def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], con
         pass  # failed as stale meanwhile: its retry runs it again
 
 
-@dataclass(frozen=True)
-class Progress:
-    """One line per finished trial: k/N (the study's count, every worker's), outcome, front
-    size, elapsed, ETA."""
+def front_hv(best: list, complete: list, values: list[float],
+             objectives: tuple[Objective, ...]) -> float | None:
+    """Hypervolume of the front, normalised over the feasible finished trials' ranges
+    (reference 1.1 in each objective); None with fewer than two such trials."""
+    from mobench.pareto import bounds, is_feasible, minimisation, normalise
 
-    total: int
-    start: int = 0  # COMPLETE trials when this worker started
-    started: float = field(default_factory=time.monotonic)
+    rows = [list(t.values) for t in complete if is_feasible(t)] + [list(values)]
+    if len(rows) < 2 or not best:
+        return None
+    import moocore
+    import numpy as np
 
-    def line(self, done: int, number: int, outcome: TrialOutcome, front: int,
-             objectives: tuple[Objective, ...]) -> str:
-        elapsed = time.monotonic() - self.started
-        new = done - self.start
-        eta = elapsed / new * (self.total - done) if new > 0 else 0.0
-        if outcome.feasible:
-            state = " ".join(f"{o.name}={outcome.values[o.name]:.4g}" for o in objectives)
-        else:
-            state = f"infeasible ({outcome.infeasible_reason or 'constraint violated'})"
-        return (f"[{done}/{self.total}] trial #{number}: {state} | front {front} | "
-                f"elapsed {elapsed:.0f}s | ETA {eta:.0f}s")
+    directions = [o.direction.value for o in objectives]
+    low, high = bounds(minimisation(rows, directions))
+    front = normalise(minimisation([list(t.values) for t in best], directions), low, high)
+    return float(moocore.hypervolume(front, ref=np.full(front.shape[1], 1.1)))
+
+
+def trial_status(number: int, outcome: TrialOutcome, front: tuple[int, float | None],
+                 objectives: tuple[Objective, ...]) -> dict[str, str]:
+    """The progress bar's status (front size, hypervolume) and the plain line of a trial."""
+    from mobench.display import objective_value
+
+    size, hv = front
+    summary = f"front {size}" + (f" | HV {hv:.3f}" if hv is not None else "")
+    if outcome.feasible:
+        state = " ".join(f"{o.name}={objective_value(o.name, outcome.values[o.name])}"
+                         for o in objectives)
+    else:
+        state = f"infeasible ({outcome.infeasible_reason or 'constraint violated'})"
+    return {"status": summary, "line": f"trial #{number}: {state} | {summary}"}
 
 
 def run_trials(
@@ -367,7 +384,9 @@ def run_trials(
     Ctrl-C marks the running trial FAIL (reason 'interrupted') and re-raises: nothing that
     finished is lost.
     """
+    from mobench.console import Progress
     from mobench.testing.faults import injected
 
-    return run_loop(study, injected(evaluator), distributions, objectives, n_trials, on_line,
-                    worker or Worker())
+    with Progress(n_trials, "trials", on_line=on_line) as progress:
+        return run_loop(study, injected(evaluator), distributions, objectives, n_trials,
+                        on_line, worker or Worker(), progress)

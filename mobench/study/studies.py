@@ -86,4 +86,10 @@ def open_study(storage, name: str, objectives: tuple[Objective, ...], sampler, s
             f"objectives {','.join(stored)}; rerun with those, or pick another --study")
     if settings is not None:
         check_settings(study, settings, url)
+    if study.metric_names != names:  # optuna-dashboard's axis names (older studies too)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(names)
     return study

@@ -228,9 +228,10 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
 
 def child_main() -> int:
     """`python -m mobench.study.workers`: one supervised worker, its spec in the environment."""
+    from mobench.console import quiet_tensorflow
     from mobench.documents import write_json
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow()  # MOBENCH_VERBOSE, inherited from `--verbose`, keeps the logs
     spec = TuneSpec.from_json(os.environ[SPEC_ENV])
     status = None
     if os.environ.get(STATUS_FD_ENV):
