@@ -19,7 +19,6 @@ the completed trials, reference point 1.1 in every objective; ties by trial numb
 from __future__ import annotations
 
 import functools
-import gc
 import shutil
 from pathlib import Path
 from typing import Any
@@ -103,16 +102,8 @@ class ParetoSearch:
         from mobench.study.loop import run_trials
 
         evaluator = SearchEvaluator(self, fit_args, epochs, fit_kwargs)
-        # Keras' clear_session() (once per trial) runs gc.collect(), which walks TensorFlow's
-        # whole object graph: 0.2-0.3 s a trial. Frozen objects are skipped, so after one
-        # collection here each trial's collection only visits what the trials made.
-        gc.collect()
-        gc.freeze()
-        try:
-            run_trials(self.study, evaluator, {}, self.objectives, self.max_trials,
-                       on_line=print if verbose else _silent)
-        finally:
-            gc.unfreeze()
+        run_trials(self.study, evaluator, {}, self.objectives, self.max_trials,
+                   on_line=print if verbose else _silent)
 
     def search_space_summary(self, extended: bool = False) -> None:
         """Print the hyperparameters `build_model` declares, as keras-tuner does."""

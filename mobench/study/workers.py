@@ -151,7 +151,8 @@ def claim_slot(study, token: str, settle_s: float = 0.2) -> int:
         slot += 1  # another worker wrote the same slot last: try the next
 
 
-def join_study(spec: TuneSpec, objectives, suite, sampler_for: Callable[[int], Any]):
+def join_study(spec: TuneSpec, objectives, suite: str, sampler_for: Callable[[int], Any],
+               settings: dict[str, Any] | None = None):
     """Open the study, claim a worker slot and seed the sampler with --seed + slot;
     returns (study, trialloop.Worker)."""
     import optuna
@@ -161,16 +162,15 @@ def join_study(spec: TuneSpec, objectives, suite, sampler_for: Callable[[int], A
     from mobench.study.studies import open_study
 
     storage = make_storage(spec.storage, spec.settings)
-    settings = spec.study_settings(suite)
     study = open_study(storage, spec.study, objectives, optuna.samplers.RandomSampler(),
-                       suite.name, settings)
+                       suite, settings)
     name = default_name()
     slot = claim_slot(study, name)
     seed = (spec.seed + slot) % 2**32
     study.sampler = sampler_for(seed)
     return study, Worker(name=f"{name}/w{slot}", seed=seed, storage=storage,
-                         settings=spec.settings, url=spec.storage, trial_attrs={
-                             "settings": settings})
+                         settings=spec.settings, url=spec.storage,
+                         trial_attrs={"settings": settings} if settings else {})
 
 
 def work(spec: TuneSpec, on_line: Callable[[str], None],
@@ -203,8 +203,8 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
     make_sampler(spec.strategy, seed=spec.seed, grid=grid, directions=directions)  # checks
     if announce:
         on_line(announce)
-    study, worker = join_study(spec, objectives, suite, lambda seed: make_sampler(
-        spec.strategy, seed=seed, grid=grid, directions=directions))
+    study, worker = join_study(spec, objectives, suite.name, lambda seed: make_sampler(
+        spec.strategy, seed=seed, grid=grid, directions=directions), spec.study_settings(suite))
     worker.watch = watch
     dataset = load_dataset(spec.dataset or suite.dataset, limit=spec.limit, seed=spec.seed,
                            data_dir=spec.data_dir)
