@@ -6,7 +6,9 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +19,47 @@ from mobench.errors import UsageError
 
 def log(message: str) -> None:
     print(f"mobench: {message}", file=sys.stderr, flush=True)
+
+
+def check_output(path: Path, option: str, *, folder: bool = False) -> Path:
+    """Refuse, before any work, an output that cannot be written (one line, nothing written):
+    a file path naming a folder, a folder naming a file, a parent that is a file or not
+    writable. Returns `path`."""
+    path = Path(path)
+    if not folder and path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file path, e.g. "
+                         f"{path / 'result.json'}")
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} is a file; give a folder")
+    where = path if folder else path.parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    if not where.is_dir():
+        raise UsageError(f"{option} {path} cannot be written: {where} is a file, not a folder")
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path} cannot be written: folder {where} is not writable; "
+                         "pick another path or fix its permissions")
+    return path
+
+
+def save_document(path: Path, document: dict) -> int:
+    """Write a finished result; if that fails after all (disk full), keep it in a temporary
+    file, say where, and return 1 (0 when written)."""
+    try:
+        write_json(path, document)
+    except OSError as exc:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix="mobench-", suffix=".json")
+            os.close(fd)
+            write_json(tmp, document)
+            kept = f"the result is kept in {tmp}"
+        except OSError as again:
+            kept = f"nor could it be kept in a temporary file ({again.strerror or again})"
+        print(f"mobench: error: cannot write {path} ({exc.strerror or exc}); {kept}",
+              file=sys.stderr, flush=True)
+        return 1
+    log(f"wrote {path}")
+    return 0
 
 
 def chosen_config(args: argparse.Namespace):
@@ -42,7 +85,13 @@ def run_profile(args: argparse.Namespace) -> int:
     from mobench.profiling.run import profile_suite
 
     modes = check_modes(args.modes)
+    if args.json:  # outputs first: before the suite's model is even imported
+        check_output(args.json, "--json")
+    if args.trace:
+        check_output(args.trace, "--trace", folder=True)
     suite, variant = chosen_config(args)
+    path = check_output(args.json or default_run_path("profile", suite.name,
+                                                      variant or "custom"), "--json")
     settings = ProfileSettings(steps=args.steps, warmup=args.warmup,
                                trace_dir=str(args.trace) if args.trace else None)
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
@@ -58,9 +107,8 @@ def run_profile(args: argparse.Namespace) -> int:
             matmul_peak=not args.no_peak, on_mode=lambda m: progress.advance(
                 status=f"{m.mode}: {m.status.value}" + (f" ({m.reason})" if m.reason else "")))
     print(profile_summary(record))
-    path = args.json or default_run_path("profile", suite.name, variant or "custom")
-    write_json(path, record.to_dict())
-    log(f"wrote {path}")
+    if save_document(path, record.to_dict()):
+        return 1
     return 0 if any(m.ok for m in record.modes) else 1
 
 
@@ -71,7 +119,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from mobench.profiling.training import evaluate
 
     modes = check_modes(args.profile) if args.profile else ()
+    if args.json:
+        check_output(args.json, "--json")
     suite, variant = chosen_config(args)
+    path = check_output(args.json or default_run_path("evaluate", suite.name,
+                                                      variant or "custom"), "--json")
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
                            data_dir=args.data_dir)
     log(f"evaluating {suite.name}:{variant or 'custom'} on {dataset.name} "
@@ -79,9 +131,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     record = evaluate(suite, dataset, variant=variant, values=args.params, epochs=args.epochs,
                       seed=args.seed, profile_modes=modes)
     print(evaluation_summary(record))
-    path = args.json or default_run_path("evaluate", suite.name, variant or "custom")
-    write_json(path, record.to_dict())
-    log(f"wrote {path}")
+    if save_document(path, record.to_dict()):
+        return 1
     return 0 if record.status.value == "ok" else 1
 
 
@@ -93,11 +144,17 @@ def run_tune(args: argparse.Namespace) -> int:
     from mobench.objectives import parse_objectives
     from mobench.study.storages import make_storage, redact
     from mobench.study.studies import open_study
+    from mobench.study.supervisor import sigterm_as_interrupt
     from mobench.study.workers import tune_spec, work
     from mobench.suites import get_suite
 
+    if args.json:  # before tune_spec, which creates results/ for the default storage
+        check_output(args.json, "--json")
     spec = tune_spec(args)
     suite = get_suite(spec.suite, spec.suites_dir)
+    # one run document per study, updated in place
+    args.json = check_output(args.json or Path("results") / "runs" / f"tune-{spec.study}.json",
+                             "--json")
     objectives = parse_objectives(spec.objectives)
     # open (or create) the study here: a storage, study or settings mismatch exits 2 before
     # any work or write
@@ -119,14 +176,16 @@ def run_tune(args: argparse.Namespace) -> int:
         from mobench.study.supervisor import supervise
 
         log(start)
-        status, info = supervise(spec, log)
+        with sigterm_as_interrupt():  # SIGTERM stops the workers as Ctrl-C does
+            status, info = supervise(spec, log)
     else:
         def keep(found: dict) -> None:
             nonlocal info
             info = found
 
         try:
-            work(spec, log, on_info=keep, announce=start)
+            with sigterm_as_interrupt():
+                work(spec, log, on_info=keep, announce=start)
         except KeyboardInterrupt:
             status = 130
     if status == 130:
@@ -150,9 +209,8 @@ def _tune_report(args, spec, study, suite, objectives, info: dict, status: int) 
     headers, rows = front_rows(document)
     print(f"Pareto front of study {spec.study!r}: {len(rows)} of {len(document['trials'])} trials")
     print(table(headers, rows))
-    path = args.json or Path("results") / "runs" / f"tune-{spec.study}.json"  # one per study
-    write_json(path, document)
-    log(f"wrote {path}")
+    if save_document(args.json, document):
+        return 1
     done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
     if status == 0 and done < spec.trials and spec.strategy != "grid":
         log(f"the study holds {done} of {spec.trials} finished trials: rerun to resume")
@@ -172,6 +230,8 @@ def run_table(args: argparse.Namespace) -> int:
         from mobench.compare.curves import run_curves
 
         return run_curves(args, log)
+    if args.out:
+        check_output(args.out, "--out")
     suite = get_suite(args.suite, args.suites_dir)
     hypermodel = suite.hypermodel()
     grid = dict(suite.grid)
@@ -183,7 +243,8 @@ def run_table(args: argparse.Namespace) -> int:
     grid = complete_grid(grid, base)  # hyperparameters the grid omits keep the small variant's
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
                            data_dir=args.data_dir)
-    out = args.out or Path("results") / "tables" / f"{suite.name}-{dataset.name}.csv"
+    out = check_output(args.out or Path("results") / "tables" /
+                       f"{suite.name}-{dataset.name}.csv", "--out")
     out.parent.mkdir(parents=True, exist_ok=True)
     build_table(suite, dataset, grid, out, epochs=args.epochs or suite.epochs,
                 repeats=args.repeats, seed=args.seed, on_line=log,
@@ -218,6 +279,7 @@ def run_compare(args: argparse.Namespace) -> int:
             raise unknown_name("strategy", name, strategy_names())
     objectives = parse_objectives(args.objectives or suite.objectives)
     skip_unusable = args.strategies == ["all"]
+    check_output(args.out, "--out", folder=True)
     if args.live:
         return compare_live(args, suite, usable_strategies(names, objectives, skip_unusable),
                             objectives)
@@ -235,8 +297,11 @@ def run_compare(args: argparse.Namespace) -> int:
         log(f"note: budget {args.budget} exceeds the table's {len(frame)} configs "
             "(grid strategy stops early)")
     log(f"comparing {', '.join(names)} on {path}: {args.seeds} seeds x {args.budget} trials")
-    traces, timing = replay_all(str(path), [o.name for o in objectives], args.noise, names,
-                                args.seeds, args.budget, jobs=args.jobs, on_line=log)
+    from mobench.study.supervisor import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():  # SIGTERM stops the worker processes as Ctrl-C does
+        traces, timing = replay_all(str(path), [o.name for o in objectives], args.noise,
+                                    names, args.seeds, args.budget, jobs=args.jobs, on_line=log)
     all_points = problem.all_points()
     analysis = analyse(traces, objectives, reference_points=all_points, true_front=all_points,
                        checkpoints=args.checkpoints)
@@ -248,9 +313,7 @@ def run_compare(args: argparse.Namespace) -> int:
         provenance=provenance(fingerprint(tensorflow=False), 0))
     print(final_table_text(analysis["final"]))
     out = args.out / f"compare-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
-    write_json(out, document)
-    log(f"wrote {out}")
-    return 0
+    return save_document(out, document)
 
 
 def final_table_text(rows: list[dict]) -> str:
@@ -331,9 +394,7 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
         provenance=provenance(fingerprint(), 0, suite_version=suite.version))
     print(final_table_text(analysis["final"]))
     out = args.out / f"compare-live-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
-    write_json(out, document)
-    log(f"wrote {out}")
-    return 0
+    return save_document(out, document)
 
 
 def default_run_path(kind: str, suite: str, variant: str) -> Path:

@@ -12,19 +12,18 @@ allocator reading is not a process peak; see ARCHITECTURE.md).
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mobench.compare.appendcsv import exclusive_lock, repair_tail, split_torn
 from mobench.documents import read_json, write_json
 from mobench.errors import UsageError
 from mobench.records import SCHEMA_VERSION, check_document
@@ -219,54 +218,6 @@ def header_path(csv_path: Path) -> Path:
     return csv_path.with_suffix(".json")
 
 
-@contextmanager
-def exclusive_lock(csv_path: Path) -> Iterator[None]:
-    """Hold `<csv>.lock` exclusively; a second writer gets a UsageError at once."""
-    lock = csv_path.with_name(csv_path.name + ".lock")
-    with lock.open("a") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UsageError(f"{csv_path} is being written by another process (lock {lock} "
-                             "held); wait for it to finish or pick another --out") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def _split_torn(text: str, n_fields: int) -> tuple[str, str]:
-    """(complete text, torn tail): a tail without newline or with the wrong field count."""
-    if not text:
-        return "", ""
-    cut = text.rfind("\n", 0, len(text) - 1 if text.endswith("\n") else len(text)) + 1
-    last = text[cut:]
-    fields = next(csv.reader([last.rstrip("\n")]), [])
-    if last.endswith("\n") and len(fields) == n_fields:
-        return text, ""
-    return text[:cut], last
-
-
-def repair_tail(csv_path: Path, fields: list[str], on_line: Callable[[str], None]) -> None:
-    """Truncate a torn last line (an interrupted write), saying what was dropped."""
-    if not csv_path.exists():
-        return
-    text = csv_path.read_text(encoding="utf-8")
-    good, torn = _split_torn(text, len(fields))
-    if torn:
-        with csv_path.open("r+", encoding="utf-8") as f:
-            f.truncate(len(good.encode("utf-8")))
-            f.flush()
-            os.fsync(f.fileno())
-        shown = torn if len(torn) <= 80 else torn[:77] + "..."
-        on_line(f"repaired {csv_path}: dropped a torn last line ({len(torn)} chars: {shown!r})")
-    if good:
-        first = next(csv.reader([good.split("\n", 1)[0]]))
-        if first != fields:
-            raise UsageError(f"{csv_path}: its columns are not those of a {KIND} table of "
-                             "this suite; pick another --out")
-
-
 def done_runs(csv_path: Path) -> set[tuple[int, int]]:
     if not csv_path.exists():
         return set()
@@ -340,7 +291,7 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
             raise UsageError(f"{out} exists without its header {hpath}; pick another --out")
         else:
             write_json(hpath, header)
-        repair_tail(out, fields, on_line)
+        repair_tail(out, fields, on_line, KIND)
         done = done_runs(out)
         todo = [(i, s) for i, s in plan if (i, s) not in done]
         on_line(f"curves {out}: {n} configs x {epochs} epochs, {len(plan)} runs "
@@ -398,7 +349,7 @@ def load_curves(path: str | os.PathLike):
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"{path}: not readable: {exc}") from None
-    good, _ = _split_torn(text, len(header["columns"]))
+    good, _ = split_torn(text, len(header["columns"]))
     if not good:
         return header, pd.DataFrame(columns=header["columns"])
     frame = pd.read_csv(io.StringIO(good))

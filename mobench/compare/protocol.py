@@ -167,7 +167,6 @@ def replay_all(table_path: str, objective_specs: list[str], noise: str,
                strategies: Sequence[str], seeds: int, budget: int, jobs: int = 1,
                on_line: Callable[[str], None] = print) -> tuple[list[RunTrace], dict]:
     """Every strategy x seed on a table, in `jobs` processes; also seconds per strategy."""
-    from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     tasks = [(table_path, list(objective_specs), noise, s, seed, budget)
@@ -178,8 +177,11 @@ def replay_all(table_path: str, objective_specs: list[str], noise: str,
     timing: dict[str, float] = {}
     progress = Progress(len(tasks), "runs", on_line=on_line, every_s=30)
     if jobs > 1:
-        with progress, ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-            for task, trace in zip(tasks, pool.map(_timed_replay, tasks), strict=True):
+        # a Pool, not a ProcessPoolExecutor: leaving the block (done, an error, Ctrl-C or
+        # SIGTERM raised as KeyboardInterrupt) terminates the workers instead of waiting for
+        # the queued tasks
+        with progress, get_context("spawn").Pool(jobs) as pool:
+            for task, trace in zip(tasks, pool.imap(_timed_replay, tasks), strict=True):
                 traces.append(trace[0])
                 timing[task[3]] = timing.get(task[3], 0.0) + trace[1]
                 progress.advance(status=f"{task[3]} seed {task[4]}")

@@ -4,12 +4,15 @@ once (or `repeats` times), stored as CSV plus a JSON header with provenance.
 The CSV has one row per config: `config_id`, `config` (hp values as JSON), `status`, and per
 objective its median (`<name>`), interquartile range (`<name>_iqr`) and every repeat
 (`<name>_repeats`, JSON). Rows are appended as they finish, so an interrupted build resumes
-where it stopped.
+where it stopped; a build holds an exclusive lock on its table and repairs a row torn by a
+crash (`mobench.compare.appendcsv`), and a reader refuses an unfinished or damaged table in
+one line.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import json
 import os
@@ -19,12 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from mobench.compare.appendcsv import exclusive_lock, repair_tail, split_torn
 from mobench.documents import read_json, write_json
 from mobench.errors import UsageError
 from mobench.records import SCHEMA_VERSION, check_document
 
 TABLE_OBJECTIVES = ("val_accuracy", "val_loss", "train_time", "peak_memory", "params", "flops",
                     "fcd", "classifier_score")
+FIELDS = ["config_id", "config", "status", "reason"] + [
+    f"{n}{s}" for n in TABLE_OBJECTIVES for s in ("", "_iqr", "_repeats")]
 
 
 def config_key(params: dict[str, Any]) -> str:
@@ -66,34 +72,58 @@ def summarise_repeats(records: list) -> dict[str, Any]:
 def build_table(suite, dataset, grid: dict[str, list[Any]], out: Path, *, epochs: int,
                 repeats: int = 1, seed: int = 0, provenance: dict[str, Any] | None = None,
                 on_line: Callable[[str], None] = print) -> Path:
-    """Evaluate every config of `grid` not yet in `out`, appending rows; returns `out`."""
-    from mobench.profiling.training import evaluate
+    """Evaluate every config of `grid` not yet in `out`, appending rows; returns `out`.
 
+    Holds `out`'s lock throughout (a second build on it is refused), checks a stored header
+    and the file's columns before anything is written, and repairs a torn last row."""
     header = {"schema_version": SCHEMA_VERSION, "kind": "table", "suite": suite.name,
               "suite_version": suite.version, "dataset": dataset.describe(), "epochs": epochs,
               "repeats": repeats, "seed": seed, "grid": grid, "provenance": provenance or {}}
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give the table's .csv file")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(out):
+        _check_resume(out, header, dataset.name)
+        repair_tail(out, FIELDS, on_line, "grid")  # refuses a file of another shape as is
+        if not header_path(out).exists():
+            write_json(header_path(out), header)
+        configs = grid_configs(grid)
+        done = done_configs(out)
+        todo = [c for c in configs if config_key(c) not in done]
+        on_line(f"table {out}: {len(configs)} configs, {len(configs) - len(todo)} already done")
+        _append_rows(suite, dataset, configs, todo, out, epochs, repeats, seed, on_line)
+    return out
+
+
+def _check_resume(out: Path, header: dict[str, Any], dataset_name: str) -> None:
+    """A stored header must have this build's settings; a CSV without a header is foreign."""
     hpath = header_path(out)
-    if hpath.exists():
-        old = read_json(hpath)
-        same = ("suite", "suite_version", "epochs", "repeats", "seed", "grid")
-        if any(old.get(k) != header[k] for k in same) or \
-                old.get("dataset", {}).get("name") != dataset.name:
-            raise UsageError(f"{out} holds a table of another suite, grid, dataset, epochs or "
-                             "repeats; pick another --out to keep both")
-    else:
-        write_json(hpath, header)
-    configs = grid_configs(grid)
-    todo = [c for c in configs if config_key(c) not in done_configs(out)]
-    on_line(f"table {out}: {len(configs)} configs, {len(configs) - len(todo)} already done")
-    fields = ["config_id", "config", "status", "reason"] + [
-        f"{n}{s}" for n in TABLE_OBJECTIVES for s in ("", "_iqr", "_repeats")]
+    if not hpath.exists():
+        if out.exists() and out.stat().st_size:
+            raise UsageError(f"{out} exists without its header {hpath}; pick another --out")
+        return
+    old = read_json(hpath)
+    try:
+        check_document(old, "table")
+    except UsageError as exc:
+        raise UsageError(f"{hpath}: {exc}") from None
+    same = ("suite", "suite_version", "epochs", "repeats", "seed", "grid")
+    if any(old.get(k) != header[k] for k in same) or \
+            (old.get("dataset") or {}).get("name") != dataset_name:
+        raise UsageError(f"{out} holds a table of another suite, grid, dataset, epochs or "
+                         "repeats; pick another --out to keep both")
+
+
+def _append_rows(suite, dataset, configs, todo, out: Path, epochs: int, repeats: int,
+                 seed: int, on_line: Callable[[str], None]) -> None:
     from mobench.console import Progress
     from mobench.display import objective_value
+    from mobench.profiling.training import evaluate
 
-    new_file = not out.exists()
+    new_file = not out.exists() or out.stat().st_size == 0
     with out.open("a", newline="", encoding="utf-8") as f, \
             Progress(len(todo), "configs", on_line=on_line) as progress:
-        writer = csv.DictWriter(f, fieldnames=fields)
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
         if new_file:
             writer.writeheader()
         for params in todo:
@@ -101,30 +131,72 @@ def build_table(suite, dataset, grid: dict[str, list[Any]], out: Path, *, epochs
                        for r in range(repeats)]
             row = {"config_id": configs.index(params), "config": config_key(params),
                    **summarise_repeats(records)}
+            row["reason"] = str(row.get("reason") or "").replace("\r", " ").replace("\n", " ")
             writer.writerow(row)
             f.flush()
             os.fsync(f.fileno())
             shown = " ".join(f"{k}={objective_value(k, row[k])}"
                              for k in ("val_accuracy", "train_time") if k in row)
             progress.advance(status=f"config {row['config_id']}: {row['status']} {shown}")
-    return out
 
 
 def load_table(path: str | os.PathLike):
-    """(header, DataFrame) of a stored table; a foreign or corrupt file is a UsageError."""
+    """(header, DataFrame) of a finished table; a foreign, damaged or unfinished one (a torn
+    last row, configs of its grid missing, a non-numeric objective) is a one-line UsageError
+    naming the file and the problem. Reading never writes."""
     import pandas as pd
 
     path = Path(path)
-    header = read_json(header_path(path))
+    hpath = header_path(path)
+    header = read_json(hpath)
     try:
         check_document(header, "table")
     except UsageError as exc:
-        raise UsageError(f"{header_path(path)}: {exc}") from None
+        raise UsageError(f"{hpath}: {exc}") from None
+    grid = header.get("grid")
+    if not isinstance(grid, dict) or not grid or not all(
+            isinstance(v, list) and v for v in grid.values()):
+        raise UsageError(f"{hpath}: the header has no grid (a dict of value lists); rebuild "
+                         "the table with `mobench table`")
     try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not a readable table: {exc}") from None
-    missing = {"config", "status"} - set(frame.columns)
+    columns = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]), []) if text else []
+    missing = {"config", "status"} - set(columns)
     if missing:
         raise UsageError(f"{path}: not a mobench table (missing columns {sorted(missing)})")
+    good, torn = split_torn(text, len(columns))
+    if torn:
+        raise UsageError(f"{path}: its last row is torn (an interrupted build); rerun `mobench "
+                         "table` with the same settings to repair and finish it")
+    try:
+        frame = pd.read_csv(io.StringIO(good))
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise UsageError(f"{path}: not a readable table: {str(exc).strip()[:200]}") from None
+    _check_numbers(path, frame)
+    expected = {config_key(c) for c in grid_configs(grid)}
+    held = expected & set(frame["config"])
+    if len(held) < len(expected):
+        raise UsageError(f"{path} holds {len(held)} of the {len(expected)} configs of its grid "
+                         "(an interrupted build); rerun `mobench table` with the same settings "
+                         "to finish it")
     return header, frame
+
+
+def _check_numbers(path: Path, frame) -> None:
+    """Every objective cell is a number or empty (a failed config)."""
+    import pandas as pd
+
+    for name in [f"{n}{s}" for n in TABLE_OBJECTIVES for s in ("", "_iqr")]:
+        if name not in frame.columns:
+            continue
+        numbers = pd.to_numeric(frame[name], errors="coerce")
+        bad = frame[name].notna() & numbers.isna()
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise UsageError(f"{path}: column {name!r}, row {row + 1}: "
+                             f"{str(frame[name].iloc[row])[:40]!r} is not a number")
+        frame[name] = numbers

@@ -7,7 +7,9 @@
 - Heartbeats: a thread records one every `heartbeat_interval` while a trial runs; before each
   ask the worker fails stale trials (`optuna.storages.fail_stale_trials`), whose callback
   re-queues them, and the next ask picks the re-queued trial up.
-- Storage outages: every storage call is retried with back-off (`storages.retrying`).
+- Storage outages: every storage call is retried with back-off (`storages.retrying`). An
+  outage can leave this worker's trials RUNNING (a call that reached the storage, its answer
+  lost): once the storage answers again, they are failed (`StudyOps.fail_phantoms`).
 """
 
 from __future__ import annotations
@@ -67,10 +69,35 @@ class StudyOps:
         self.study, self.worker, self.on_line = study, worker, on_line
         self.heartbeat = bool(worker.storage is not None
                               and worker.settings.heartbeat_interval)
+        self.current: int | None = None  # the trial this worker runs now
+        self._recovering = False
 
     def retry(self, what: str, call: Callable[[], Any]) -> Any:
-        return retrying(call, what=what, settings=self.worker.settings, url=self.worker.url,
-                        on_line=self.on_line)
+        outage: list[str] = []
+
+        def said(line: str) -> None:
+            outage.append(line)
+            self.on_line(line)
+
+        result = retrying(call, what=what, settings=self.worker.settings, url=self.worker.url,
+                          on_line=said)
+        if outage and not self._recovering:
+            self.fail_phantoms()
+        return result
+
+    def fail_phantoms(self) -> None:
+        """After an outage: fail the RUNNING trials this worker owns but does not run (left
+        behind by a retried call), which would otherwise count as live forever."""
+        self._recovering = True
+        try:
+            for t in self.trials():
+                if (t.state.name == "RUNNING" and t.number != self.current
+                        and t.user_attrs.get(WORKER_ATTR) == self.worker.name):
+                    self.fail(t.number, "phantom: left RUNNING by a storage outage")
+                    self.on_line(f"trial #{t.number} was left RUNNING by the storage outage: "
+                                 "marked failed")
+        finally:
+            self._recovering = False
 
     def trials(self) -> list:
         return self.retry("read trials", lambda: self.study.get_trials(deepcopy=False))
@@ -187,6 +214,7 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
             continue
         waiting = False
         trial = ops.retry("ask", lambda: _ask(study, distributions))
+        ops.current = trial.number
         try:
             with heartbeat(ops, trial._trial_id):
                 outcome = _run_one(ops, trial, evaluator, constraints, n_trials)

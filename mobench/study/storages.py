@@ -13,7 +13,10 @@ attribute), and every storage behaves alike.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -27,6 +30,7 @@ from optuna.storages import JournalStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages._heartbeat import BaseHeartbeat  # Optuna's heartbeat interface
 from optuna.trial import TrialState
 
+from mobench.documents import hide_password, parse_url
 from mobench.errors import FatalError, UsageError
 
 T = TypeVar("T")
@@ -56,8 +60,23 @@ class StorageSettings:
 
 
 def redact(url: str) -> str:
-    """The URL with its password replaced, for messages and documents."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    """The URL with its password shown as *** (SQLAlchemy's `make_url`), for messages and
+    documents; journal URLs and file paths are no secret and stay as they are."""
+    return hide_password(url)
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a driver's error message) without `url`'s password, raw or percent-encoded."""
+    from urllib.parse import quote
+
+    try:
+        password = parse_url(url).password
+    except Exception:  # unparsable: nothing of it is shown but the redacted form
+        return text.replace(url, redact(url))
+    text = text.replace(url, redact(url))
+    for form in {password, quote(password or "", safe="")} if password else ():
+        text = text.replace(form, "***")
+    return text
 
 
 def normalize_url(url: str | None, default: str) -> str:
@@ -75,7 +94,20 @@ def normalize_url(url: str | None, default: str) -> str:
                          f"{URL_FORMS}")
     if match.group(1).lower() in ("postgresql", "postgres") and not match.group(2):
         url = "postgresql+psycopg://" + url[match.end():]
-    return url
+    return _quoted_password(url)
+
+
+def _quoted_password(url: str) -> str:
+    """A password written raw (`/`, `@`, ...) percent-encoded, as SQLAlchemy expects it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = parse_url(url)
+        if parsed == make_url(url):
+            return url
+    except Exception:
+        return url  # the storage itself says why it cannot be opened
+    return parsed.render_as_string(hide_password=False)
 
 
 def journal_path(url: str) -> Path:
@@ -107,6 +139,7 @@ def make_storage(url: str, settings: StorageSettings | None = None):
             from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
             path = journal_path(url)
+            repair_journal(path, url)
             try:
                 # a worker killed while it held the file's lock leaves the lock behind: others
                 # break it after LOCK_GRACE_S (Optuna's default is 30 s; an append takes ms)
@@ -127,10 +160,62 @@ def make_storage(url: str, settings: StorageSettings | None = None):
             return _rdb_storage(url, engine, beat)
         except (ValueError, ImportError, RuntimeError) as exc:
             raise UsageError(f"storage {redact(url)!r} cannot be opened: "
-                             f"{_first_line(exc)}") from None
+                             f"{scrub(_first_line(exc), url)}") from None
         except Exception as exc:  # SQLAlchemy's OperationalError, ArgumentError, ...
             raise UsageError(f"storage {redact(url)!r} cannot be opened: "
-                             f"{type(exc).__name__}: {_first_line(exc)}") from None
+                             f"{type(exc).__name__}: {scrub(_first_line(exc), url)}") from None
+
+
+JOURNAL_RECORD = b'{"op_code":'  # how Optuna starts every journal record
+
+
+def repair_journal(path: Path, url: str, on_line: Callable[[str], None] | None = None) -> None:
+    """Check a journal file's shape and repair a torn tail before Optuna opens it.
+
+    Every complete line must be a JSON object with an `op_code` (Optuna's journal), else a
+    UsageError names the file. A last line cut short by a crash (no newline, or not JSON) is
+    truncated, under the journal's own lock, and the bytes dropped are said: appending after
+    it would glue the next record to it and break the file for every worker."""
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    say = on_line or (lambda line: print(f"mobench: {line}", file=sys.stderr, flush=True))
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    lock = JournalFileSymlinkLock(str(path), grace_period=LOCK_GRACE_S)
+    try:
+        lock.acquire()
+    except OSError as exc:
+        raise UsageError(f"storage {url!r} cannot be opened: {exc}") from None
+    try:
+        data = path.read_bytes()
+        lines = data.splitlines(keepends=True)
+        torn = b""
+        if lines and (not lines[-1].endswith(b"\n") or _record(lines[-1]) is None):
+            torn = lines.pop()
+        for number, line in enumerate(lines, 1):
+            if _record(line) is None:
+                raise UsageError(f"{path} is not an Optuna journal (line {number} is not a JSON "
+                                 "record with an op_code); pick another journal file")
+        if torn:
+            if not (torn.startswith(JOURNAL_RECORD) or JOURNAL_RECORD.startswith(torn)):
+                raise UsageError(f"{path} is not an Optuna journal (its last line is not a "
+                                 "journal record); pick another journal file")
+            with path.open("r+b") as f:
+                f.truncate(len(data) - len(torn))
+                f.flush()
+                os.fsync(f.fileno())
+            say(f"repaired journal {path}: dropped a torn last record ({len(torn)} bytes); "
+                f"{len(lines)} complete records kept")
+    finally:
+        lock.release()
+
+
+def _record(line: bytes) -> dict | None:
+    try:
+        record = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) and "op_code" in record else None
 
 
 def _rdb_storage(url: str, engine: dict[str, Any], beat: dict[str, Any]):
@@ -225,7 +310,7 @@ def retrying(call: Callable[[], T], *, what: str, settings: StorageSettings, url
             if not is_transient(exc):
                 raise
             waited = time.monotonic() - start
-            cause = _root_line(exc)
+            cause = scrub(_root_line(exc), url)
             if waited >= settings.retry_s:
                 raise FatalError(
                     f"storage {redact(url)} unreachable for {waited:.0f} s ({what}: {cause}); "

@@ -14,8 +14,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,28 @@ from typing import Any
 from mobench.study.workers import SPEC_ENV, STATUS_FD_ENV, TuneSpec
 
 RESTARTS_PER_WORKER = 3
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a timeout, systemd, a scheduler), raised like Ctrl-C so the same clean-up runs:
+    children stopped, finished work kept."""
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises `Terminated` in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum, frame) -> None:
+        raise Terminated(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -129,8 +153,8 @@ def supervise(spec: TuneSpec, on_line: Callable[[str], None]) -> tuple[int, dict
                     children[index] = spawn(spec, index)
                 else:
                     statuses.append(rc)
-    except KeyboardInterrupt:
-        _stop(children.values())
+    except KeyboardInterrupt as exc:
+        _stop(children.values(), forward=isinstance(exc, Terminated))
         return 130, _info(info_dir, read_json)
     status = 0
     if any(s == 2 for s in statuses):
@@ -158,10 +182,15 @@ def finish_timed_out(spec: TuneSpec, number: int, on_line: Callable[[str], None]
     on_line(f"trial #{number} {reason}: told infeasible; its worker restarts")
 
 
-def _stop(children) -> None:
+def _stop(children, forward: bool = False) -> None:
     """After Ctrl-C: children got it too (same process group) and mark their trials failed;
-    those still running after a while are interrupted, then killed."""
+    after SIGTERM (`forward`), which only this process got, they are interrupted at once.
+    Those still running after a while are interrupted, then killed."""
     children = list(children)
+    if forward:
+        for child in children:
+            if child.proc.poll() is None:
+                child.proc.send_signal(signal.SIGINT)
     for grace, action in ((5, "interrupt"), (25, "kill")):
         deadline = time.monotonic() + grace
         for child in children:
