@@ -77,6 +77,10 @@ def test_run_trials_records_infeasible_and_reaches_the_requested_count(tmp_path)
     assert all(t.user_attrs["infeasible_reason"].startswith("out_of_memory") for t in infeasible)
     front = study.best_trials
     assert front and all(is_feasible(t) for t in front)
+    import re
+
+    hvs = [float(m.group(1)) for line in lines if (m := re.search(r"HV ([0-9.e+]+)", line))]
+    assert len(hvs) >= 20 and hvs == sorted(hvs)  # the progress line's HV never decreases
     # resume: a new sampler and the same study continue to the new count, nothing lost
     again = toy_study(tmp_path)
     run_trials(again, toy_evaluator, space, OBJECTIVES, 30, on_line=lines.append)

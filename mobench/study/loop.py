@@ -362,9 +362,11 @@ def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], con
 
 def front_hv(best: list, complete: list, values: list[float],
              objectives: tuple[Objective, ...]) -> float | None:
-    """Hypervolume of the front, normalised over the feasible finished trials' ranges
-    (reference 1.1 in each objective); None with fewer than two such trials."""
-    from mobench.pareto import bounds, is_feasible, minimisation, normalise
+    """Hypervolume of the front in the objectives' own units (minimisation form), against the
+    worst values of the feasible finished trials pushed out by 10% of their range. That point
+    only moves outwards and the front only improves, so the figure never decreases during a
+    study; None with fewer than two such trials."""
+    from mobench.pareto import bounds, is_feasible, minimisation
 
     rows = [list(t.values) for t in complete if is_feasible(t)] + [list(values)]
     if len(rows) < 2 or not best:
@@ -374,8 +376,9 @@ def front_hv(best: list, complete: list, values: list[float],
 
     directions = [o.direction.value for o in objectives]
     low, high = bounds(minimisation(rows, directions))
-    front = normalise(minimisation([list(t.values) for t in best], directions), low, high)
-    return float(moocore.hypervolume(front, ref=np.full(front.shape[1], 1.1)))
+    reference = high + 0.1 * np.where(high > low, high - low, 1.0)
+    front = minimisation([list(t.values) for t in best], directions)
+    return float(moocore.hypervolume(front, ref=reference))
 
 
 def trial_status(number: int, outcome: TrialOutcome, front: tuple[int, float | None],
@@ -384,7 +387,7 @@ def trial_status(number: int, outcome: TrialOutcome, front: tuple[int, float | N
     from mobench.display import objective_value
 
     size, hv = front
-    summary = f"front {size}" + (f" | HV {hv:.3f}" if hv is not None else "")
+    summary = f"front {size}" + (f" | HV {hv:.4g}" if hv is not None else "")
     if outcome.feasible:
         state = " ".join(f"{o.name}={objective_value(o.name, outcome.values[o.name])}"
                          for o in objectives)
