@@ -26,7 +26,8 @@ def table(tmp_path):
 
     path = tmp_path / "t.csv"
     write_json(path.with_suffix(".json"), {"schema_version": SCHEMA_VERSION, "kind": "table",
-                                           "suite": "mnist-mlp", "grid": GRID})
+                                           "suite": "mnist-mlp", "suite_version": 1,
+                                           "grid": GRID})
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, ["config_id", "config", "status", "reason", "val_accuracy",
                                "val_accuracy_repeats", "train_time", "train_time_repeats"])
