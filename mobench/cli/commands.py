@@ -344,9 +344,8 @@ def run_surrogate(args: argparse.Namespace) -> int:
     objectives = parse_objectives(args.objectives or suite.objectives)
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
     surrogate, document, out, changed = open_surrogate(
-        path, suite, folds=args.folds, family=args.model, refresh_fidelity=True,
+        path, suite, objectives, folds=args.folds, family=args.model, refresh_fidelity=True,
         provenance=lambda: surrogate_provenance(suite), on_line=log)
-    surrogate.check_targets(objectives)
     _, added = ensure_front(surrogate, document, objectives, on_line=log)
     fid = document["fidelity"]
     print(f"{suite.name} surrogate ({fid['family']}) of {path}: {fid['configs']} ok configs, "
@@ -385,8 +384,7 @@ def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objecti
         log("skipping grid: a surrogate's space is continuous, not a finite grid")
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
     surrogate, document, out, changed = open_surrogate(
-        path, suite, provenance=lambda: surrogate_provenance(suite), on_line=log)
-    surrogate.check_targets(objectives)
+        path, suite, objectives, provenance=lambda: surrogate_provenance(suite), on_line=log)
     front, added = ensure_front(surrogate, document, objectives, on_line=log)
     if changed or added:
         write_json(out, document)

@@ -155,6 +155,15 @@ class Data:
     def targets(self) -> list[str]:
         return [*self.curves, *self.values]
 
+    def check_targets(self, objectives: Sequence[Objective]) -> None:
+        """Every objective must be a column the table measured (`latency`: latency_p50)."""
+        back = {v: k for k, v in COLUMN.items()}
+        names = [back.get(t, t) for t in self.targets]
+        for o in objectives:
+            if column(o.name) not in self.targets:
+                raise UsageError(f"the curves table does not hold objective {o.name!r}; a "
+                                 f"surrogate of it predicts: {', '.join(names)}")
+
     def rows(self, target: str, index: np.ndarray | None = None):
         """(X, y on the fitted scale, row index, epoch) of one target; non-finite left out."""
         index = np.arange(len(self.x)) if index is None else index
@@ -328,15 +337,7 @@ class Surrogate:
         return self.data.space
 
     def check_targets(self, objectives: Sequence[Objective]) -> None:
-        for o in objectives:
-            if column(o.name) not in self.data.targets:
-                raise UsageError(f"the curves table does not hold objective {o.name!r}; a "
-                                 f"surrogate of it predicts: {', '.join(self.objective_names)}")
-
-    @property
-    def objective_names(self) -> list[str]:
-        back = {v: k for k, v in COLUMN.items()}
-        return [back.get(t, t) for t in self.data.targets]
+        self.data.check_targets(objectives)
 
     def model(self, target: str):
         if target not in self.models:
@@ -400,13 +401,13 @@ def failure_model(data: Data):
     failed = failed[~failed["config_id"].isin(data.groups)]  # failed with every seed
     if len(failed) < MIN_FAILURES:
         return None
-    from sklearn.ensemble import ExtraTreesClassifier
+    from sklearn.ensemble import RandomForestClassifier
 
     ok_x = data.x[np.unique(data.groups, return_index=True)[1]]
     bad_x = data.encoder([json.loads(c) for c in failed["config"]])
     x = np.vstack([ok_x, bad_x])
     y = np.r_[np.zeros(len(ok_x)), np.ones(len(bad_x))]
-    return ExtraTreesClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=1,
+    return RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=1,
                                 random_state=RANDOM_STATE).fit(x, y)
 
 
@@ -415,7 +416,7 @@ def infeasible_summary(data: Data) -> dict[str, Any]:
     n = int((~failed["config_id"].isin(data.groups)).sum()) if len(failed) else 0
     reasons = sorted({str(s) for s in data.failed.get("status", [])})
     if n >= MIN_FAILURES:
-        how = "an extra-trees classifier of failed configs; P(fail) > 0.5 answers infeasible"
+        how = "a random-forest classifier of failed configs; P(fail) > 0.5 answers infeasible"
     else:
         how = (f"ignored: {n} failed configs, fewer than the {MIN_FAILURES} a failure "
                "classifier needs; every config is predicted feasible")
@@ -597,7 +598,8 @@ def front_key(objectives: Sequence[Objective]) -> str:
     return ",".join(o.name for o in objectives)
 
 
-def open_surrogate(table: Path, suite, *, folds: int = 5, family: str = DEFAULT_FAMILY,
+def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
+                   folds: int = 5, family: str = DEFAULT_FAMILY,
                    document_path: Path | None = None, refresh_fidelity: bool = False,
                    provenance: Callable[[], dict[str, Any]] = dict,
                    on_line: Callable[[str], None] = print
@@ -615,6 +617,7 @@ def open_surrogate(table: Path, suite, *, folds: int = 5, family: str = DEFAULT_
     header, frame = load_curves(table)
     check_table(header, frame, suite, table)
     data = Data(header, frame)
+    data.check_targets(objectives)
     digest = table_hash(header, frame)
     path = document_path or default_document_path(header)
     stored = None
