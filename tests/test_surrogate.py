@@ -217,6 +217,9 @@ def test_compare_on_a_surrogate_end_to_end(table, tmp_path, monkeypatch, capsys)
     assert stored["kind"] == "surrogate" and stored["fronts"]["val_accuracy,train_time,latency"]
     assert stored["table"]["ok_configs"] == 60 and stored["fidelity"]["folds"] == 5
     assert "ignored: 0 failed configs" in stored["infeasible"]["model"]
+    from mobench.report.load import collect
+
+    assert not collect([tmp_path / "results"]).problems  # the report knows the kind
     [doc] = list((tmp_path / "cmp").glob("compare-surrogate-*.json"))
     result = json.loads(doc.read_text())
     assert result["problem"]["kind"] == "surrogate" and result["seeds"] == 2
