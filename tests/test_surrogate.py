@@ -265,3 +265,32 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, monkeyp
     assert {"objective": "does not hold objective 'fcd'", "small": "at least 30",
             "version": "version 2 of suite", "grid": "needs a finite grid"}[case] in err
     assert files(tmp_path) == before
+
+
+def test_gan_quality_measured_at_checkpoints_is_fitted_there(tmp_path):
+    from optuna.distributions import json_to_distribution
+
+    path = tmp_path / "gan.csv"
+    space = {k: json_to_distribution(json.dumps(v)) for k, v in SPACE.items()}
+    fields = csv_fields(True)
+    write_json(path.with_suffix(".json"), {
+        "schema_version": SCHEMA_VERSION, "kind": "curves", "suite": "mnist-gan",
+        "suite_version": 1, "dataset": {"name": "digits"}, "epochs": EPOCHS, "n": 40,
+        "space": SPACE, "columns": fields, "fcd_epochs": [2, EPOCHS]})
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fields, lineterminator="\n")
+        w.writeheader()
+        for i, c in enumerate(sample_configs(space, 40, method="random", seed=4)):
+            fcd = [100 / c["units_0"] * e for e in (1, 0.5)]
+            time = [0.5 + e * c["units_0"] / 100 for e in range(1, EPOCHS + 1)]
+            w.writerow({"config_id": i, "seed": 0, "repeat": 0, "config": json.dumps(c),
+                        "status": "ok", "epochs_done": EPOCHS, "fcd": fcd[-1],
+                        "train_time": time[-1], "time_curve": json.dumps(time),
+                        "fcd_curve": json.dumps(fcd), "classifier_score_curve": "[]"})
+    data = sg.Data(*load_curves(path))
+    fcd = data.curves["fcd"]
+    assert np.isnan(fcd[:, [0, 2, 3]]).all() and np.isfinite(fcd[:, [1, 4]]).all()
+    problem = sg.SurrogateProblem(sg.Surrogate(data), parse_objectives("fcd,train_time"))
+    small, large = (FakeTrial(dict(sample_configs(space, 1, seed=1)[0], units_0=u))
+                    for u in (32, 512))
+    assert problem(small).values["fcd"] > problem(large).values["fcd"]

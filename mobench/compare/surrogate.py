@@ -2,8 +2,10 @@
 
 A curves table (`mobench.compare.curves`) samples the suite's whole search space; a surrogate
 fits one scikit-learn regressor per objective to it, with the epoch as an input for the
-curves (`val_accuracy`, `val_loss`, `train_time` = cumulative training seconds at an epoch)
-and without for the per-config measurements (`params`, `flops`, `latency_p50`). Features are
+curves (`val_accuracy`, `val_loss`, `train_time` = cumulative training seconds at an epoch,
+and a GAN's `fcd`, `classifier_score`, fitted at the header's `fcd_epochs`) and without for
+the per-config measurements (`params`, `flops`, `latency_p50`, which answers the catalogue's
+`latency`: both are the batch-1 inference p50). Features are
 the hyperparameters as live tuning sees them: numbers (the log of a log distribution), one-hot
 categoricals (a single-choice one is dropped). Positive cost targets are fitted in log space.
 
@@ -43,9 +45,11 @@ FAMILIES = ("extra-trees", "random-forest", "hist-gb")
 DEFAULT_FAMILY = "extra-trees"
 RANDOM_STATE = 0
 CURVE_TARGETS = {"val_accuracy": "val_accuracy_curve", "val_loss": "val_loss_curve",
-                 "train_time": "time_curve"}
+                 "train_time": "time_curve", "fcd": "fcd_curve",
+                 "classifier_score": "classifier_score_curve"}
+CHECKPOINTED = {"fcd", "classifier_score"}  # a GAN's quality, measured at `fcd_epochs` only
 CONFIG_TARGETS = ("params", "flops", "latency_p50")
-LOG_TARGETS = {"val_loss", "train_time", "params", "flops", "latency_p50"}
+LOG_TARGETS = {"val_loss", "train_time", "params", "flops", "latency_p50", "fcd"}
 BOUNDED = {"val_accuracy": (0.0, 1.0)}
 # catalogue objective -> table column (the table's batch-1 p50 is the catalogue's `latency`)
 COLUMN = {"latency": "latency_p50"}
@@ -145,7 +149,9 @@ class Data:
         self.groups = ok["config_id"].to_numpy(dtype=int)
         self.seeds = ok["seed"].to_numpy(dtype=int)
         self.x = self.encoder(self.configs)
-        self.curves = {name: _curve_matrix(ok[col], self.epochs)
+        at = header.get("fcd_epochs") or None
+        self.curves = {name: _curve_matrix(ok[col], self.epochs,
+                                           at if name in CHECKPOINTED else None)
                        for name, col in CURVE_TARGETS.items() if col in ok.columns}
         self.values = {name: ok[name].to_numpy(dtype=float) for name in CONFIG_TARGETS
                        if name in ok.columns and ok[name].notna().any()}
@@ -181,11 +187,14 @@ class Data:
         return x[keep], y[keep], rows[keep], epoch[keep]
 
 
-def _curve_matrix(cells, epochs: int) -> np.ndarray:
+def _curve_matrix(cells, epochs: int, at: Sequence[int] | None = None) -> np.ndarray:
+    """Rows x epochs; a curve measured at checkpoint epochs `at` (1-based) fills those only."""
     out = np.full((len(cells), epochs), np.nan)
+    columns = np.asarray(at, dtype=int) - 1 if at else np.arange(epochs)
     for i, curve in enumerate(cells):
-        values = np.asarray([np.nan if v is None else v for v in curve][:epochs], dtype=float)
-        out[i, :len(values)] = values
+        values = np.asarray([np.nan if v is None else v for v in curve], dtype=float)
+        n = min(len(values), len(columns))
+        out[i, columns[:n]] = values[:n]
     return out
 
 
