@@ -267,6 +267,15 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case, tmp_path, monkeyp
     assert files(tmp_path) == before
 
 
+def test_live_and_surrogate_exclude_each_other(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "mnist-mlp", "--problem", "surrogate", "--live",
+                 "--strategies", "random"]) == 2
+    assert capsys.readouterr().err == ("mobench: error: --live and --problem surrogate exclude "
+                                       "each other\n")
+    assert not list(tmp_path.iterdir())
+
+
 def test_gan_quality_measured_at_checkpoints_is_fitted_there(tmp_path):
     from optuna.distributions import json_to_distribution
 

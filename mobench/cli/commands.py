@@ -214,12 +214,12 @@ def run_compare(args: argparse.Namespace) -> int:
             raise unknown_name("strategy", name, strategy_names())
     objectives = parse_objectives(args.objectives or suite.objectives)
     skip_unusable = args.strategies == ["all"]
-    if args.live:
-        return compare_live(args, suite, usable_strategies(names, objectives, skip_unusable),
-                            objectives)
     if args.problem == "surrogate":
         return compare_surrogate(args, suite, usable_strategies(names, objectives,
                                                                 skip_unusable), objectives)
+    if args.live:
+        return compare_live(args, suite, usable_strategies(names, objectives, skip_unusable),
+                            objectives)
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits.csv"
     header, frame = load_table(path)
     if header["suite"] != suite.name:

@@ -246,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--folds", type=bounded(positive_int, 100), default=5, metavar="K",
                     help="cross-validation folds, grouped by config (default 5)")
     sg.add_argument("--model", choices=["extra-trees", "random-forest", "hist-gb"],
-                    default="extra-trees", help="regressor family (default extra-trees)")
+                    help="regressor family (default: the stored document's, else "
+                    "extra-trees)")
     sg.add_argument("--objectives", type=csv_list, metavar="A,B,...",
                     help="objective set whose reference front to store (default: the suite's)")
 

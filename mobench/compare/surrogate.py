@@ -609,21 +609,23 @@ def front_key(objectives: Sequence[Objective]) -> str:
 
 
 def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
-                   folds: int = 5, family: str = DEFAULT_FAMILY,
+                   folds: int = 5, family: str | None = None,
                    document_path: Path | None = None, refresh_fidelity: bool = False,
                    provenance: Callable[[], dict[str, Any]] = dict,
                    on_line: Callable[[str], None] = print
                    ) -> tuple[Surrogate, dict[str, Any], Path, bool]:
     """(surrogate, its document, the document's path, whether the document changed).
 
-    A stored document of the same table content and model family is reused (its fidelity and
-    fronts); otherwise the fidelity is measured afresh and the fronts dropped, said in a line.
+    A stored document of the same table content and model family (`None`: the stored one,
+    else the default) is reused (its fidelity and fronts); otherwise the fidelity is measured
+    afresh and the fronts dropped, said in a line.
     Nothing is written here: the caller writes the document when it changed.
     """
     from mobench.compare.curves import load_curves
     from mobench.documents import read_json
 
-    make_model(family)
+    if family is not None:
+        make_model(family)
     header, frame = load_curves(table)
     check_table(header, frame, suite, table)
     data = Data(header, frame)
@@ -640,6 +642,8 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
             check_document(stored, KIND)
         except UsageError as exc:
             raise UsageError(f"{path}: {exc}") from None
+    family = family or (stored or {}).get("model", {}).get("family") or DEFAULT_FAMILY
+    make_model(family)
     reason = None
     if stored is None:
         reason = f"no surrogate document at {path}"
