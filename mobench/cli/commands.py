@@ -264,6 +264,8 @@ def run_compare(args: argparse.Namespace) -> int:
     from mobench.suites import get_suite
 
     suite = get_suite(args.suite, args.suites_dir)
+    if args.seeds is None:
+        args.seeds = 20 if args.problem == "surrogate" else 10
     names = strategy_names() if args.strategies == ["all"] else args.strategies
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -280,6 +282,9 @@ def run_compare(args: argparse.Namespace) -> int:
     objectives = parse_objectives(args.objectives or suite.objectives)
     skip_unusable = args.strategies == ["all"]
     check_output(args.out, "--out", folder=True)
+    if args.problem == "surrogate":
+        return compare_surrogate(args, suite, usable_strategies(names, objectives,
+                                                                skip_unusable), objectives)
     if args.live:
         return compare_live(args, suite, usable_strategies(names, objectives, skip_unusable),
                             objectives)
@@ -395,6 +400,84 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
     print(final_table_text(analysis["final"]))
     out = args.out / f"compare-live-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     return save_document(out, document)
+
+
+def run_surrogate(args: argparse.Namespace) -> int:
+    """`mobench surrogate SUITE`: fit a surrogate to a curves table, show and store its
+    fidelity (grouped k-fold CV) and the reference front of the objective set."""
+    from mobench.compare.surrogate import ensure_front, fidelity_rows, open_surrogate
+    from mobench.display import table
+    from mobench.objectives import parse_objectives
+    from mobench.suites import get_suite
+
+    suite = get_suite(args.suite, args.suites_dir)
+    objectives = parse_objectives(args.objectives or suite.objectives)
+    path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
+    surrogate, document, out, changed = open_surrogate(
+        path, suite, objectives, folds=args.folds, family=args.model, refresh_fidelity=True,
+        provenance=lambda: surrogate_provenance(suite), on_line=log)
+    _, added = ensure_front(surrogate, document, objectives, on_line=log)
+    fid = document["fidelity"]
+    print(f"{suite.name} surrogate ({fid['family']}) of {path}: {fid['configs']} ok configs, "
+          f"{fid['folds']}-fold CV grouped by config")
+    print(table(["objective", "rho final", "R2 final", "rho mean", "R2 mean", "repeat rho"],
+                fidelity_rows(document)))
+    print(f"infeasible regions: {document['infeasible']['model']}")
+    return save_document(out, document) if changed or added else 0
+
+
+def surrogate_provenance(suite) -> dict:
+    from mobench.documents import provenance
+    from mobench.profiling.hardware import fingerprint
+
+    return provenance(fingerprint(tensorflow=False), 0, suite_version=suite.version)
+
+
+def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
+    """The comparison protocol on a surrogate of a curves table (the suite's real space);
+    normalised by the stored reference run's bounds, HV relative to its front."""
+    import numpy as np
+
+    from mobench.compare.protocol import analyse, comparison_document
+    from mobench.compare.surrogate import ensure_front, open_surrogate, run_all
+
+    if args.live:
+        raise UsageError("--live and --problem surrogate exclude each other")
+    if "grid" in names:
+        if args.strategies != ["all"]:
+            raise UsageError("strategy 'grid' needs a finite grid; a surrogate's space is the "
+                             "suite's continuous one")
+        names = [n for n in names if n != "grid"]
+        log("skipping grid: a surrogate's space is continuous, not a finite grid")
+    path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
+    surrogate, document, out, changed = open_surrogate(
+        path, suite, objectives, provenance=lambda: surrogate_provenance(suite), on_line=log)
+    front, added = ensure_front(surrogate, document, objectives, on_line=log)
+    if (changed or added) and save_document(out, document):
+        return 1
+    if args.jobs > 1:
+        log("note: --jobs is ignored with --problem surrogate (one fitted surrogate, this process)")
+    log(f"comparing {', '.join(names)} on the surrogate of {path}: {args.seeds} seeds x "
+        f"{args.budget} trials")
+    traces, timing = run_all(surrogate, objectives, args.noise, names, args.seeds,
+                             args.budget, front, on_line=log)
+    points = np.asarray(front["points"], dtype=float)
+    analysis = analyse(traces, objectives,
+                       reference_points=np.vstack([points, front["low"], front["high"]]),
+                       true_front=points, checkpoints=args.checkpoints)
+    problem = {"kind": "surrogate", "table": str(path), "noise": args.noise,
+               "configs": document["table"]["ok_configs"], "dataset": document.get("dataset"),
+               "table_sha256": document["table"]["sha256"], "surrogate": str(out),
+               "model": document["model"]["family"], "fidelity": document["fidelity"],
+               "reference_front": {k: front[k] for k in ("method", "evaluations", "low", "high")}
+               | {"points": len(points)}}
+    result = comparison_document(
+        suite=suite.name, problem=problem, objectives=objectives, strategies=names,
+        seeds=args.seeds, budget=args.budget, analysis=analysis, timing_s=timing,
+        provenance=surrogate_provenance(suite))
+    print(final_table_text(analysis["final"]))
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+    return save_document(args.out / f"compare-surrogate-{suite.name}-{stamp}.json", result)
 
 
 def default_run_path(kind: str, suite: str, variant: str) -> Path:

@@ -211,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--strategies", type=csv_list, default=["all"],
                    help="comma-separated strategy names, or all (default)")
     c.add_argument("--budget", type=positive_int, default=30, help="trials per run (default 30)")
-    c.add_argument("--seeds", type=positive_int, default=10, help="seeds per strategy (10)")
+    c.add_argument("--seeds", type=positive_int, default=None,
+                   help="seeds per strategy (default 10; 20 with --problem surrogate)")
     source = c.add_mutually_exclusive_group()
     source.add_argument("--table", type=Path, metavar="PATH",
                         help="table CSV (default results/tables/SUITE-digits.csv)")
@@ -229,6 +230,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes (default 1)")
     c.add_argument("--out", type=Path, default=Path("results") / "comparisons",
                    help="folder for the comparison document (default results/comparisons)")
+    c.add_argument("--problem", choices=["table", "surrogate"], default="table",
+                   help="table: replay a grid table (default); surrogate: a surrogate fitted "
+                   "to a curves table (--table, default results/tables/SUITE-digits-curves.csv)"
+                   " over the suite's real search space")
+
+    sg = verbs.add_parser("surrogate", help="fit a surrogate to a curves table; show fidelity",
+                          description="Fit one regressor per objective (epoch as an input) to a"
+                          " sampled learning-curve table, measure its fidelity by k-fold CV "
+                          "grouped by config (Spearman rho, R^2; final epoch and mean over "
+                          "epochs) and write results/surrogates/SUITE-DATASET.json.")
+    sg.add_argument("suite", help="suite name")
+    sg.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
+                    help="extra folder of suite TOML files (repeatable)")
+    sg.add_argument("--table", type=Path, metavar="PATH",
+                    help="curves table CSV (default results/tables/SUITE-digits-curves.csv)")
+    sg.add_argument("--folds", type=bounded(positive_int, 100), default=5, metavar="K",
+                    help="cross-validation folds, grouped by config (default 5)")
+    sg.add_argument("--model", choices=["extra-trees", "random-forest", "hist-gb"],
+                    help="regressor family (default: the stored document's, else "
+                    "extra-trees)")
+    sg.add_argument("--objectives", type=csv_list, metavar="A,B,...",
+                    help="objective set whose reference front to store (default: the suite's)")
 
     h = verbs.add_parser("hw", help="print this machine's hardware fingerprint",
                          description="CPU, memory, versions, TF build and devices, NVIDIA GPUs"

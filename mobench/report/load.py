@@ -207,6 +207,7 @@ ROW_BUILDERS: dict[str, Builder] = {
     "comparison": _comparison_rows,
     "table": _no_rows,
     "curves": _no_rows,  # a sampled learning-curve table's header (compare/curves.py)
+    "surrogate": _no_rows,  # a fitted surrogate's fidelity and fronts (compare/surrogate.py)
 }
 
 __all__ = ["COLUMNS", "MEASURES", "Problem", "ROW_BUILDERS", "Results", "collect",

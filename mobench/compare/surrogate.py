@@ -1,0 +1,738 @@
+"""Surrogate problems over a suite's real search space, fitted to a learning-curve table.
+
+A curves table (`mobench.compare.curves`) samples the suite's whole search space; a surrogate
+fits one scikit-learn regressor per objective to it, with the epoch as an input for the
+curves (`val_accuracy`, `val_loss`, `train_time` = cumulative training seconds at an epoch,
+and a GAN's `fcd`, `classifier_score`, fitted at the header's `fcd_epochs`) and without for
+the per-config measurements (`params`, `flops`, `latency_p50`, which answers the catalogue's
+`latency`: both are the batch-1 inference p50). Features are the hyperparameters as live
+tuning sees them: numbers (the log of a log distribution), one-hot categoricals (a
+single-choice one is dropped). Positive cost targets and `val_loss` are fitted in log space.
+The model family (extra trees) won on measured fidelity; see the README's "Surrogate problems".
+
+Fidelity is measured by k-fold cross-validation grouped by config (a config's epochs and seeds
+never straddle train and test folds): Spearman rho and R^2 per objective, at the final epoch
+and averaged over epochs, on out-of-fold predictions.
+
+Nothing is pickled: the document (`results/surrogates/<suite>-<dataset>.json`) stores the
+fidelity, the reference fronts and the table's content hash; loading refits deterministically
+(fixed `random_state`, one thread), and a table whose hash differs is refitted and its
+fidelity and fronts recomputed.
+
+Noise: `median` answers the model's prediction (deterministic); `sample` adds one residual
+drawn with the run's seeded generator from the measured repeats (a config's seeds minus their
+mean, on the fitted scale, scaled by sqrt(n/(n-1))), the same draw for every objective so
+their correlation is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mobench.errors import UsageError
+from mobench.objectives import Objective
+from mobench.records import SCHEMA_VERSION, check_document
+from mobench.study.outcome import TrialOutcome
+
+KIND = "surrogate"
+FAMILIES = ("extra-trees", "random-forest", "hist-gb")
+DEFAULT_FAMILY = "extra-trees"
+RANDOM_STATE = 0
+CURVE_TARGETS = {"val_accuracy": "val_accuracy_curve", "val_loss": "val_loss_curve",
+                 "train_time": "time_curve", "fcd": "fcd_curve",
+                 "classifier_score": "classifier_score_curve"}
+CHECKPOINTED = {"fcd", "classifier_score"}  # a GAN's quality, measured at `fcd_epochs` only
+CONFIG_TARGETS = ("params", "flops", "latency_p50")
+LOG_TARGETS = {"val_loss", "train_time", "params", "flops", "latency_p50", "fcd"}
+BOUNDED = {"val_accuracy": (0.0, 1.0)}
+# catalogue objective -> table column (the table's batch-1 p50 is the catalogue's `latency`)
+COLUMN = {"latency": "latency_p50"}
+MIN_CONFIGS = 30  # ok configs needed to fit a surrogate
+MIN_FAILURES = 20  # failed configs needed to fit a failure classifier
+FRONT_EVALUATIONS = 20_000
+NOISE_MODELS = ("median", "sample")
+
+
+def column(objective: str) -> str:
+    return COLUMN.get(objective, objective)
+
+
+# ---- features ------------------------------------------------------------------------------
+
+def distributions(header: dict[str, Any]) -> dict[str, Any]:
+    """The Optuna distributions live tuning used, from the table header's `space`."""
+    from optuna.distributions import json_to_distribution
+
+    space = header.get("space")
+    if not isinstance(space, dict) or not space:
+        raise UsageError("the curves table's header holds no search space ('space')")
+    return {name: json_to_distribution(json.dumps(d)) for name, d in space.items()}
+
+
+class Encoder:
+    """Configs -> feature rows: numbers (log where the distribution is log), one-hot
+    categoricals; a single-choice categorical carries no information and is left out."""
+
+    def __init__(self, space: dict[str, Any]) -> None:
+        from optuna.distributions import CategoricalDistribution
+
+        self.space = space
+        self.columns: list[str] = []
+        self.parts: list[tuple[str, str, Any]] = []  # (name, "num"|"log"|"onehot", choices)
+        for name, dist in space.items():
+            if isinstance(dist, CategoricalDistribution):
+                if len(dist.choices) > 1:
+                    self.parts.append((name, "onehot", list(dist.choices)))
+                    self.columns += [f"{name}={c}" for c in dist.choices]
+            else:
+                kind = "log" if dist.log else "num"
+                self.parts.append((name, kind, None))
+                self.columns.append(f"log({name})" if dist.log else name)
+
+    def __call__(self, configs: Sequence[dict[str, Any]]) -> np.ndarray:
+        out = np.zeros((len(configs), len(self.columns)))
+        for i, config in enumerate(configs):
+            j = 0
+            for name, kind, choices in self.parts:
+                value = config[name]
+                if kind == "onehot":
+                    if value in choices:
+                        out[i, j + choices.index(value)] = 1.0
+                    j += len(choices)
+                else:
+                    out[i, j] = math.log(value) if kind == "log" else float(value)
+                    j += 1
+        return out
+
+
+# ---- the table -------------------------------------------------------------------------------
+
+def table_hash(header: dict[str, Any], frame) -> str:
+    """sha256 of the header's space and of the rows as loaded (a torn tail left out)."""
+    h = hashlib.sha256(json.dumps(header.get("space"), sort_keys=True).encode())
+    h.update(frame.to_csv(index=False).encode())
+    return h.hexdigest()
+
+
+def check_table(header: dict[str, Any], frame, suite, path) -> None:
+    """The table must be of `suite` at its current version and big enough to fit."""
+    if header.get("suite") != suite.name:
+        raise UsageError(f"{path} is a table of suite {header.get('suite')!r}, "
+                         f"not {suite.name!r}")
+    if header.get("suite_version") != suite.version:
+        raise UsageError(f"{path} was measured with version {header.get('suite_version')!r} of "
+                         f"suite {suite.name!r}, which is now version {suite.version}: rebuild "
+                         "it with `mobench table --sample`, or use the suite file it was built on")
+    ok = frame[frame["status"] == "ok"] if len(frame) else frame
+    n = ok["config_id"].nunique() if len(ok) else 0
+    if n < MIN_CONFIGS:
+        raise UsageError(f"{path} holds {n} ok configs; a surrogate needs at least "
+                         f"{MIN_CONFIGS} (let the table build grow)")
+
+
+class Data:
+    """The table's ok rows as arrays: configs, groups (config ids), targets per objective."""
+
+    def __init__(self, header: dict[str, Any], frame) -> None:
+        self.header = header
+        self.space = distributions(header)
+        self.encoder = Encoder(self.space)
+        self.epochs = int(header["epochs"])
+        ok = frame[frame["status"] == "ok"]
+        self.configs = [json.loads(c) for c in ok["config"]]
+        self.groups = ok["config_id"].to_numpy(dtype=int)
+        self.seeds = ok["seed"].to_numpy(dtype=int)
+        self.x = self.encoder(self.configs)
+        at = header.get("fcd_epochs") or None
+        self.curves = {name: _curve_matrix(ok[col], self.epochs,
+                                           at if name in CHECKPOINTED else None)
+                       for name, col in CURVE_TARGETS.items() if col in ok.columns}
+        self.values = {name: ok[name].to_numpy(dtype=float) for name in CONFIG_TARGETS
+                       if name in ok.columns and ok[name].notna().any()}
+        self.failed = frame[frame["status"] != "ok"]
+
+    @property
+    def targets(self) -> list[str]:
+        return [*self.curves, *self.values]
+
+    def check_targets(self, objectives: Sequence[Objective]) -> None:
+        """Every objective must be a column the table measured (`latency`: latency_p50)."""
+        back = {v: k for k, v in COLUMN.items()}
+        names = [back.get(t, t) for t in self.targets]
+        for o in objectives:
+            if column(o.name) not in self.targets:
+                raise UsageError(f"the curves table does not hold objective {o.name!r}; a "
+                                 f"surrogate of it predicts: {', '.join(names)}")
+
+    def rows(self, target: str, index: np.ndarray | None = None):
+        """(X, y on the fitted scale, row index, epoch) of one target; non-finite left out."""
+        index = np.arange(len(self.x)) if index is None else index
+        if target in self.curves:
+            e = self.epochs
+            rows = np.repeat(index, e)
+            epoch = np.tile(np.arange(1, e + 1), len(index))
+            y = self.curves[target][index].ravel()
+            x = np.column_stack([self.x[rows], epoch])
+        else:
+            rows, epoch = index, np.full(len(index), self.epochs)
+            y, x = self.values[target][index], self.x[index]
+        y = forward(target, y)
+        keep = np.isfinite(y)
+        return x[keep], y[keep], rows[keep], epoch[keep]
+
+
+def _curve_matrix(cells, epochs: int, at: Sequence[int] | None = None) -> np.ndarray:
+    """Rows x epochs; a curve measured at checkpoint epochs `at` (1-based) fills those only."""
+    out = np.full((len(cells), epochs), np.nan)
+    columns = np.asarray(at, dtype=int) - 1 if at else np.arange(epochs)
+    for i, curve in enumerate(cells):
+        values = np.asarray([np.nan if v is None else v for v in curve], dtype=float)
+        n = min(len(values), len(columns))
+        out[i, columns[:n]] = values[:n]
+    return out
+
+
+def forward(target: str, y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y, dtype=float)
+    if target in LOG_TARGETS:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(y > 0, np.log(np.where(y > 0, y, 1.0)), np.nan)
+    return y
+
+
+def backward(target: str, y: np.ndarray) -> np.ndarray:
+    y = np.exp(y) if target in LOG_TARGETS else np.asarray(y, dtype=float)
+    low, high = BOUNDED.get(target, (-np.inf, np.inf))
+    return np.clip(y, low, high)
+
+
+def make_model(family: str):
+    """A deterministic regressor of `family` (one thread, fixed random_state)."""
+    from sklearn.ensemble import (
+        ExtraTreesRegressor,
+        HistGradientBoostingRegressor,
+        RandomForestRegressor,
+    )
+
+    if family == "extra-trees":
+        return ExtraTreesRegressor(n_estimators=100, min_samples_leaf=2, n_jobs=1,
+                                   random_state=RANDOM_STATE)
+    if family == "random-forest":
+        return RandomForestRegressor(n_estimators=100, min_samples_leaf=2, max_features=0.5,
+                                     n_jobs=1, random_state=RANDOM_STATE)
+    if family == "hist-gb":
+        return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05,
+                                             random_state=RANDOM_STATE)
+    from mobench.errors import unknown_name
+
+    raise unknown_name("surrogate model family", family, FAMILIES)
+
+
+def fast_predict(model, x: np.ndarray) -> np.ndarray:
+    """A forest's mean over its trees without sklearn's per-call checks and thread pool
+    (about 50x faster for the one-config calls a strategy makes); other models' `predict`."""
+    trees = getattr(model, "estimators_", None)
+    if trees is None or not hasattr(trees[0], "tree_"):
+        return model.predict(x)
+    x32 = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.zeros(len(x32))
+    for tree in trees:
+        out += tree.tree_.predict(x32)[:, 0]
+    return out / len(trees)
+
+
+# ---- fidelity --------------------------------------------------------------------------------
+
+def fidelity(data: Data, folds: int = 5, family: str = DEFAULT_FAMILY,
+             targets: Sequence[str] | None = None) -> dict[str, Any]:
+    """Grouped k-fold CV: Spearman rho and R^2 per target, final epoch and mean over epochs."""
+    make_model(family)  # an unknown family fails before any work
+    n_configs = len(np.unique(data.groups))
+    splits = folds_of(data, folds)
+    out: dict[str, Any] = {}
+    for target in targets or data.targets:
+        _, y_all, rows_all, epoch_all = data.rows(target)
+        oof = np.full(len(y_all), np.nan)
+        position = {(r, e): i for i, (r, e) in enumerate(zip(rows_all, epoch_all, strict=True))}
+        for train, test in splits:
+            x, y, _, _ = data.rows(target, train)
+            model = make_model(family).fit(x, y)
+            xt, _, rt, et = data.rows(target, test)
+            if len(xt):
+                idx = [position[(r, e)] for r, e in zip(rt, et, strict=True)]
+                oof[idx] = model.predict(xt)
+        truth, pred = backward(target, y_all), backward(target, oof)
+        per_epoch = [_scores(truth[epoch_all == e], pred[epoch_all == e])
+                     for e in sorted(set(epoch_all.tolist()))]
+        final = _scores(truth[epoch_all == data.epochs], pred[epoch_all == data.epochs])
+        out[target] = {
+            "rho_final": final[0], "r2_final": final[1],
+            "rho_mean": _mean([s[0] for s in per_epoch]),
+            "r2_mean": _mean([s[1] for s in per_epoch]),
+            "repeat_rho": repeat_rho(data, target),
+            "rows": int(np.sum(epoch_all == data.epochs)),
+        }
+    return {"folds": folds, "grouped_by": "config_id", "family": family,
+            "configs": n_configs, "objectives": out}
+
+
+def folds_of(data: Data, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) row indices of grouped k-fold CV: a config's rows (every seed) are all
+    in one test fold, never in that fold's training rows."""
+    from sklearn.model_selection import GroupKFold
+
+    n_configs = len(np.unique(data.groups))
+    if not 2 <= folds <= n_configs:
+        raise UsageError(f"--folds must be 2..{n_configs} (the ok configs), got {folds}")
+    return list(GroupKFold(n_splits=folds).split(data.x, groups=data.groups))
+
+
+def _scores(truth: np.ndarray, pred: np.ndarray) -> tuple[float | None, float | None]:
+    from scipy.stats import spearmanr
+    from sklearn.metrics import r2_score
+
+    if len(truth) < 3 or np.all(truth == truth[0]):
+        return None, None
+    return float(spearmanr(truth, pred).statistic), float(r2_score(truth, pred))
+
+
+def _mean(values: list[float | None]) -> float | None:
+    kept = [v for v in values if v is not None]
+    return float(np.mean(kept)) if kept else None
+
+
+def repeat_rho(data: Data, target: str) -> float | None:
+    """Spearman rho between two seeds of the repeated configs at the final epoch: the ceiling
+    the measurement noise sets on any model's rho (None below 5 repeated configs)."""
+    from scipy.stats import spearmanr
+
+    final = data.curves[target][:, -1] if target in data.curves else data.values[target]
+    pairs = []
+    for g in np.unique(data.groups):
+        idx = np.flatnonzero(data.groups == g)
+        if len(idx) >= 2 and np.all(np.isfinite(final[idx[:2]])):
+            pairs.append(final[idx[:2]])
+    if len(pairs) < 5:
+        return None
+    a, b = np.array(pairs).T
+    if np.all(a == a[0]) or np.all(b == b[0]):
+        return None
+    return float(spearmanr(a, b).statistic)
+
+
+# ---- the fitted surrogate --------------------------------------------------------------------
+
+class Surrogate:
+    """One regressor per target, fitted on first use; batch predictions at any epoch."""
+
+    def __init__(self, data: Data, family: str = DEFAULT_FAMILY) -> None:
+        make_model(family)
+        self.data = data
+        self.family = family
+        self.epochs = data.epochs
+        self.encoder = data.encoder
+        self.models: dict[str, Any] = {}
+        self.residuals = residual_pool(data)
+        self.failure = failure_model(data)
+
+    @property
+    def space(self) -> dict[str, Any]:
+        return self.data.space
+
+    def check_targets(self, objectives: Sequence[Objective]) -> None:
+        self.data.check_targets(objectives)
+
+    def model(self, target: str):
+        if target not in self.models:
+            x, y, _, _ = self.data.rows(target)
+            self.models[target] = make_model(self.family).fit(x, y)
+        return self.models[target]
+
+    def check_epoch(self, epoch: int | None) -> int:
+        if epoch is None:
+            return self.epochs
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or \
+                not 1 <= epoch <= self.epochs:
+            raise UsageError(f"epoch {epoch!r} is outside the table's curves (1..{self.epochs})")
+        return epoch
+
+    def predict_scaled(self, configs: Sequence[dict[str, Any]], targets: Sequence[str],
+                       epoch: int | None = None) -> dict[str, np.ndarray]:
+        """Predictions on the fitted scale (log for cost targets) per target."""
+        epoch = self.check_epoch(epoch)
+        x = self.encoder(configs)
+        out = {}
+        for target in targets:
+            features = np.column_stack([x, np.full(len(x), epoch)]) \
+                if target in self.data.curves else x
+            out[target] = fast_predict(self.model(target), features)
+        return out
+
+    def predict(self, configs: Sequence[dict[str, Any]], targets: Sequence[str],
+                epoch: int | None = None) -> dict[str, np.ndarray]:
+        """The median predictions in the table's units per target (column names)."""
+        scaled = self.predict_scaled(configs, targets, epoch)
+        return {t: backward(t, v) for t, v in scaled.items()}
+
+    def failing(self, configs: Sequence[dict[str, Any]]) -> np.ndarray:
+        """Mask of configs predicted to fail (all False without a failure classifier)."""
+        if self.failure is None:
+            return np.zeros(len(configs), dtype=bool)
+        return self.failure.predict_proba(self.encoder(configs))[:, 1] > 0.5
+
+
+def residual_pool(data: Data) -> dict[str, np.ndarray]:
+    """Per target, residual rows (repeated config, seed) x epoch on the fitted scale: a seed's
+    value minus its config's mean, times sqrt(n/(n-1)) so a draw has the seeds' spread."""
+    pools: dict[str, list[np.ndarray]] = {t: [] for t in data.targets}
+    for g in np.unique(data.groups):
+        idx = np.flatnonzero(data.groups == g)
+        if len(idx) < 2:
+            continue
+        scale = math.sqrt(len(idx) / (len(idx) - 1))
+        for t in data.targets:
+            values = forward(t, data.curves[t][idx] if t in data.curves
+                             else data.values[t][idx][:, None])
+            pools[t].extend((values - values.mean(axis=0)) * scale)
+    return {t: np.nan_to_num(np.array(rows), nan=0.0) if rows else np.zeros((0, 1))
+            for t, rows in pools.items()}
+
+
+def failure_model(data: Data):
+    """A classifier of failed configs (status != ok) when the table holds enough, else None."""
+    failed = data.failed.drop_duplicates("config_id")
+    failed = failed[~failed["config_id"].isin(data.groups)]  # failed with every seed
+    if len(failed) < MIN_FAILURES:
+        return None
+    from sklearn.ensemble import RandomForestClassifier
+
+    ok_x = data.x[np.unique(data.groups, return_index=True)[1]]
+    bad_x = data.encoder([json.loads(c) for c in failed["config"]])
+    x = np.vstack([ok_x, bad_x])
+    y = np.r_[np.zeros(len(ok_x)), np.ones(len(bad_x))]
+    return RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=1,
+                                random_state=RANDOM_STATE).fit(x, y)
+
+
+def infeasible_summary(data: Data) -> dict[str, Any]:
+    failed = data.failed.drop_duplicates("config_id")
+    n = int((~failed["config_id"].isin(data.groups)).sum()) if len(failed) else 0
+    reasons = sorted({str(s) for s in data.failed.get("status", [])})
+    if n >= MIN_FAILURES:
+        how = "a random-forest classifier of failed configs; P(fail) > 0.5 answers infeasible"
+    else:
+        how = (f"ignored: {n} failed configs, fewer than the {MIN_FAILURES} a failure "
+               "classifier needs; every config is predicted feasible")
+    return {"failed_configs": n, "statuses": reasons, "model": how}
+
+
+# ---- the problem -----------------------------------------------------------------------------
+
+class SurrogateProblem:
+    """A surrogate as an objective function over the suite's real Optuna distributions, with
+    `TabularProblem`'s interface, so `protocol.run_strategy` and `analyse` work unchanged."""
+
+    constraints = ()
+
+    def __init__(self, surrogate: Surrogate, objectives: tuple[Objective, ...],
+                 noise: str = "median", seed: int = 0, epoch: int | None = None,
+                 front: dict[str, Any] | None = None) -> None:
+        if noise not in NOISE_MODELS:
+            raise UsageError(f"unknown noise model {noise!r}; valid: {', '.join(NOISE_MODELS)}")
+        surrogate.check_targets(objectives)
+        self.surrogate = surrogate
+        self.objectives = objectives
+        self.noise = noise
+        self.epoch = surrogate.check_epoch(epoch)
+        self.rng = np.random.default_rng(seed)
+        self.distributions = dict(surrogate.space)
+        self.front = front
+        self.targets = [column(o.name) for o in objectives]
+        self._cache: dict[str, dict[str, float]] = {}
+
+    def predicted(self, params: dict[str, Any]) -> dict[str, float]:
+        """Median predictions on the fitted scale for one config (cached), cost included."""
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key not in self._cache:
+            targets = list(dict.fromkeys([*self.targets, "train_time"]))
+            scaled = self.surrogate.predict_scaled([params], targets, self.epoch)
+            self._cache[key] = {t: float(v[0]) for t, v in scaled.items()}
+        return self._cache[key]
+
+    def values(self, params: dict[str, Any]) -> dict[str, float]:
+        scaled = dict(self.predicted(params))
+        if self.noise == "sample":
+            pools = self.surrogate.residuals
+            n = min(len(pools[t]) for t in self.targets)
+            if n:
+                j = int(self.rng.integers(n))
+                for t in self.targets:
+                    pool = pools[t]
+                    scaled[t] += pool[j, min(self.epoch, pool.shape[1]) - 1]
+        return {o.name: float(backward(t, scaled[t]))
+                for o, t in zip(self.objectives, self.targets, strict=True)}
+
+    def __call__(self, trial) -> TrialOutcome:
+        params = dict(trial.params)
+        if self.surrogate.failure is not None and self.surrogate.failing([params])[0]:
+            return TrialOutcome({}, infeasible_reason="predicted to fail (the table's failed "
+                                                      "configs)")
+        return TrialOutcome(self.values(params))
+
+    def cost(self, trial) -> float:
+        """Predicted training seconds of this config at the final epoch."""
+        params = dict(trial.params)
+        if self.epoch == self.surrogate.epochs:
+            return float(backward("train_time", self.predicted(params)["train_time"]))
+        scaled = self.surrogate.predict_scaled([params], ["train_time"])["train_time"]
+        return float(backward("train_time", scaled[0]))
+
+    def all_points(self) -> np.ndarray:
+        """The reference front's points (minimisation space)."""
+        return np.asarray(self.front["points"], dtype=float) if self.front else np.empty((0, 0))
+
+    def reference_points(self) -> np.ndarray:
+        """Points whose bounds are the whole problem's (the front plus the bounds of every
+        evaluation of the reference run): the normalisation a table's every config gives."""
+        if not self.front:
+            return np.empty((0, 0))
+        return np.vstack([self.all_points(), self.front["low"], self.front["high"]])
+
+
+# ---- the reference front ---------------------------------------------------------------------
+
+def _decode(space: dict[str, Any], units: np.ndarray) -> list[dict[str, Any]]:
+    from mobench.compare.curves import _value  # the mapping the table's sampling used
+
+    names = list(space)
+    return [{n: _value(space[n], u) for n, u in zip(names, row, strict=True)} for row in units]
+
+
+def reference_front(surrogate: Surrogate, objectives: tuple[Objective, ...],
+                    evaluations: int | None = None, seed: int = 0) -> dict[str, Any]:
+    """The median front of a large mixed run: half uniform random configs, half an NSGA-II
+    (rank and crowding selection, uniform crossover, Gaussian mutation in the unit cube)
+    seeded with the random half's best; predictions in batches."""
+    from mobench.pareto import nondominated
+
+    surrogate.check_targets(objectives)
+    evaluations = evaluations or FRONT_EVALUATIONS
+    targets = [column(o.name) for o in objectives]
+    space = surrogate.space
+    rng = np.random.default_rng(seed)
+    d = len(space)
+
+    def evaluate(units: np.ndarray) -> np.ndarray:
+        configs = _decode(space, units)
+        pred = surrogate.predict(configs, targets)
+        points = np.column_stack([[o.minimized(v) for v in pred[t]]
+                                  for o, t in zip(objectives, targets, strict=True)])
+        points[surrogate.failing(configs)] = np.nan
+        return points
+
+    half = evaluations // 2
+    units = rng.random((half, d))
+    points = evaluate(units)
+    seen_u, seen_p = [units], [points]
+    pop_size = 100
+    pop_u, pop_p = _select(units, points, pop_size)
+    for _ in range(max(0, (evaluations - half) // pop_size)):
+        children = _offspring(pop_u, pop_p, pop_size, rng)
+        child_p = evaluate(children)
+        seen_u.append(children)
+        seen_p.append(child_p)
+        pop_u, pop_p = _select(np.vstack([pop_u, children]), np.vstack([pop_p, child_p]),
+                               pop_size)
+    allp = np.vstack(seen_p)
+    allp = allp[np.all(np.isfinite(allp), axis=1)]
+    front = nondominated(allp)
+    front = front[np.lexsort(front.T[::-1])]
+    return {"objectives": [o.name for o in objectives], "evaluations": int(len(np.vstack(seen_u))),
+            "feasible": int(len(allp)), "method": "random + NSGA-II, median predictions",
+            "seed": seed, "space": "minimisation (maximised objectives negated)",
+            "points": front.tolist(), "low": allp.min(axis=0).tolist(),
+            "high": allp.max(axis=0).tolist()}
+
+
+def _rank_crowding(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from mobench.pareto import pareto_ranks
+
+    finite = np.all(np.isfinite(points), axis=1)
+    ranks = np.full(len(points), np.iinfo(np.int32).max, dtype=np.int64)
+    if finite.any():
+        ranks[finite] = pareto_ranks(points[finite])
+    crowd = np.zeros(len(points))
+    for r in np.unique(ranks[finite]):
+        idx = np.flatnonzero(ranks == r)
+        for k in range(points.shape[1]):
+            order = idx[np.argsort(points[idx, k])]
+            span = points[order[-1], k] - points[order[0], k] or 1.0
+            crowd[order[0]] = crowd[order[-1]] = np.inf
+            crowd[order[1:-1]] += (points[order[2:], k] - points[order[:-2], k]) / span
+    return ranks, crowd
+
+
+def _select(units, points, size):
+    ranks, crowd = _rank_crowding(points)
+    order = np.lexsort((-crowd, ranks))[:size]
+    return units[order], points[order]
+
+
+def _offspring(units, points, size, rng):
+    ranks, crowd = _rank_crowding(points)
+    a, b = rng.integers(len(units), size=(2, 2 * size))
+    better = (ranks[a] < ranks[b]) | ((ranks[a] == ranks[b]) & (crowd[a] >= crowd[b]))
+    parents = np.where(better, a, b).reshape(2, size)
+    mask = rng.random((size, units.shape[1])) < 0.5
+    children = np.where(mask, units[parents[0]], units[parents[1]])
+    mutate = rng.random(children.shape) < max(1.0 / units.shape[1], 0.1)
+    children = children + mutate * rng.normal(0.0, 0.1, children.shape)
+    return np.clip(children, 0.0, 1.0 - 1e-12)
+
+
+# ---- the document ----------------------------------------------------------------------------
+
+def default_document_path(header: dict[str, Any]) -> Path:
+    dataset = (header.get("dataset") or {}).get("name", "data")
+    return Path("results") / "surrogates" / f"{header['suite']}-{dataset}.json"
+
+
+def front_key(objectives: Sequence[Objective]) -> str:
+    return ",".join(o.name for o in objectives)
+
+
+def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
+                   folds: int = 5, family: str | None = None,
+                   document_path: Path | None = None, refresh_fidelity: bool = False,
+                   provenance: Callable[[], dict[str, Any]] = dict,
+                   on_line: Callable[[str], None] = print
+                   ) -> tuple[Surrogate, dict[str, Any], Path, bool]:
+    """(surrogate, its document, the document's path, whether the document changed).
+
+    A stored document of the same table content and model family (`None`: the stored one,
+    else the default) is reused (its fidelity and fronts); otherwise the fidelity is measured
+    afresh and the fronts dropped, said in a line.
+    Nothing is written here: the caller writes the document when it changed.
+    """
+    from mobench.compare.curves import load_curves
+    from mobench.documents import read_json
+
+    if family is not None:
+        make_model(family)
+    header, frame = load_curves(table)
+    check_table(header, frame, suite, table)
+    data = Data(header, frame)
+    data.check_targets(objectives)
+    n_configs = len(np.unique(data.groups))
+    if not 2 <= folds <= n_configs:
+        raise UsageError(f"--folds must be 2..{n_configs} (the ok configs), got {folds}")
+    digest = table_hash(header, frame)
+    path = document_path or default_document_path(header)
+    stored = None
+    if path.exists():
+        stored = read_json(path)
+        try:
+            check_document(stored, KIND)
+        except UsageError as exc:
+            raise UsageError(f"{path}: {exc}") from None
+    family = family or (stored or {}).get("model", {}).get("family") or DEFAULT_FAMILY
+    make_model(family)
+    reason = None
+    if stored is None:
+        reason = f"no surrogate document at {path}"
+    elif stored.get("table", {}).get("sha256") != digest:
+        reason = (f"{path} was fitted to other content of {table} (sha256 "
+                  f"{str(stored.get('table', {}).get('sha256'))[:12]} there, {digest[:12]} now)")
+    elif stored.get("model", {}).get("family") != family:
+        reason = f"{path} holds a {stored['model'].get('family')} surrogate, not {family}"
+    elif refresh_fidelity and stored.get("fidelity", {}).get("folds") != folds:
+        reason = f"{path} holds {stored['fidelity'].get('folds')}-fold fidelity, not {folds}"
+    surrogate = Surrogate(data, family)
+    if reason is None:
+        on_line(f"surrogate {path}: table content unchanged (sha256 {digest[:12]}), refitted "
+                f"{family} deterministically")
+        return surrogate, stored, path, False
+    on_line(f"{reason}: fitting {family} and measuring {folds}-fold grouped fidelity on "
+            f"{len(np.unique(data.groups))} configs")
+    document = {
+        "schema_version": SCHEMA_VERSION, "kind": KIND, "suite": suite.name,
+        "suite_version": suite.version, "dataset": header.get("dataset"),
+        "table": {"path": str(table), "sha256": digest, "rows": int(len(frame)),
+                  "ok_configs": int(len(np.unique(data.groups))), "epochs": data.epochs,
+                  "header_provenance": header.get("provenance")},
+        "model": {"family": family, "random_state": RANDOM_STATE, "features": [
+            *data.encoder.columns, "epoch (curves only)"], "log_targets": sorted(
+                LOG_TARGETS & set(data.targets)), "columns": dict(COLUMN),
+            "stored": "no model file: refitted deterministically when loaded"},
+        "fidelity": fidelity(data, folds, family),
+        "noise": noise_summary(surrogate),
+        "infeasible": infeasible_summary(data),
+        "space": header.get("space"),
+        "fronts": {},
+        "provenance": provenance(),
+    }
+    return surrogate, document, path, True
+
+
+def noise_summary(surrogate: Surrogate) -> dict[str, Any]:
+    pools = surrogate.residuals
+    return {"model": "median: the prediction; sample: plus a residual of the measured repeats",
+            "repeated_configs": int(sum(np.bincount(surrogate.data.groups) >= 2)),
+            "spread_final": {t: (float(np.std(p[:, -1])) if len(p) else None)
+                             for t, p in pools.items()},
+            "scale": {t: "log" if t in LOG_TARGETS else "linear" for t in pools}}
+
+
+def ensure_front(surrogate: Surrogate, document: dict[str, Any],
+                 objectives: tuple[Objective, ...],
+                 on_line: Callable[[str], None] = print) -> tuple[dict[str, Any], bool]:
+    """The stored reference front of this objective set, computed and stored when absent."""
+    import time
+
+    key = front_key(objectives)
+    if key in document.get("fronts", {}):
+        return document["fronts"][key], False
+    surrogate.check_targets(objectives)
+    t0 = time.perf_counter()
+    front = reference_front(surrogate, objectives)
+    on_line(f"reference front for {key}: {len(front['points'])} points from "
+            f"{front['evaluations']} evaluations in {time.perf_counter() - t0:.1f} s")
+    document.setdefault("fronts", {})[key] = front
+    return front, True
+
+
+def fidelity_rows(document: dict[str, Any]) -> list[list[str]]:
+    def f(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    return [[name, f(s["rho_final"]), f(s["r2_final"]), f(s["rho_mean"]), f(s["r2_mean"]),
+             f(s.get("repeat_rho"))]
+            for name, s in document["fidelity"]["objectives"].items()]
+
+
+def run_all(surrogate: Surrogate, objectives: tuple[Objective, ...], noise: str,
+            strategies: Sequence[str], seeds: int, budget: int, front: dict[str, Any],
+            on_line: Callable[[str], None] = print):
+    """Every strategy x seed on the surrogate (one fitted surrogate, this process)."""
+    import time
+
+    from mobench.compare.protocol import run_strategy
+
+    traces, timing = [], {}
+    for name in strategies:
+        t0 = time.perf_counter()
+        for seed in range(seeds):
+            problem = SurrogateProblem(surrogate, objectives, noise=noise, seed=seed,
+                                       front=front)
+            traces.append(run_strategy(problem, name, seed, budget, objectives,
+                                       cost=lambda trial, _, p=problem: p.cost(trial)))
+        timing[name] = time.perf_counter() - t0
+        on_line(f"{name}: {seeds} seeds x {budget} trials in {timing[name]:.2f} s")
+    return traces, timing
