@@ -8,8 +8,15 @@ from mobench.records import ModeProfile, ProfileRecord
 
 
 def seconds(value: float | None) -> str:
+    """A duration: 1.5 us, 2.3 ms, 4.56 s, then 12 min 5 s and 3 h 20 min (no 1.2e+03 s)."""
     if value is None:
         return "-"
+    if abs(value) >= 3600:
+        hours, rest = divmod(round(abs(value)), 3600)
+        return f"{'-' if value < 0 else ''}{hours} h {rest // 60} min"
+    if abs(value) >= 600:
+        minutes, rest = divmod(round(abs(value)), 60)
+        return f"{'-' if value < 0 else ''}{minutes} min {rest} s"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
         if abs(value) >= scale:
             return f"{value / scale:.3g} {unit}"

@@ -54,3 +54,10 @@ def test_suites_listing(capsys):
     assert main(["suites"]) == 0
     out = capsys.readouterr().out
     assert "mnist-mlp" in out and "small" in out
+
+
+def test_durations_read_as_a_person_writes_them():
+    from mobench.display import seconds
+
+    assert [seconds(v) for v in (2.5e-6, 0.0123, 4.567, 599, 1062.4, 12000)] == [
+        "2.5 us", "12.3 ms", "4.57 s", "599 s", "17 min 42 s", "3 h 20 min"]
