@@ -165,7 +165,8 @@ def fixture_table(tmp_path: Path, rows: int | None = None, *, torn: str = "",
     path = tmp_path / "tables" / "t.csv"
     path.parent.mkdir(exist_ok=True)
     write_json(path.with_suffix(".json"), header or {
-        "schema_version": SCHEMA_VERSION, "kind": "table", "suite": "mnist-mlp", "grid": GRID})
+        "schema_version": SCHEMA_VERSION, "kind": "table", "suite": "mnist-mlp", "suite_version": 1,
+        "grid": GRID})
     configs = grid_configs(GRID)
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, FIELDS, extrasaction="ignore")
