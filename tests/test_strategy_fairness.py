@@ -120,11 +120,11 @@ def test_pesa2_parents_come_from_the_archive_by_region_selection() -> None:
     trial = study.ask()
     space = sampler.infer_relative_search_space(study, trial)
     assert set(space) == {"x", "y"}
-    for _ in range(4500):
+    for _ in range(1500):
         sampler.sample_relative(study, trial, space)
     counts = np.bincount(parents, minlength=9)
     assert counts[6:].sum() == 0
-    assert counts[:6] / len(parents) == pytest.approx(PARENT_P, abs=0.02)
+    assert counts[:6] / len(parents) == pytest.approx(PARENT_P, abs=0.035)
 
 
 def test_pesa2_waits_for_startup_and_a_feasible_trial() -> None:

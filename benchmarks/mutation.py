@@ -1,0 +1,450 @@
+"""Mutation testing of the strategies, the statistics and the Pareto code (no TensorFlow).
+
+A small AST mutator: for each module it enumerates mutation points, and for each mutant runs
+the module's fast tests in a forked child of a process that has already imported the heavy
+dependencies (numpy, optuna, scipy, scikit-learn, moocore, pandas, matplotlib), with the mutated
+module installed in ``sys.modules`` before any test imports it. A mutant is killed when a test
+fails, errors or runs past the per-mutant timeout; it survives when every selected test passes.
+
+Operators: comparison flips (``<`` <-> ``<=``, ``>`` <-> ``>=``, ``==`` <-> ``!=``, ``in`` <->
+``not in``, ``is`` <-> ``is not``), arithmetic swaps (``+`` <-> ``-``, ``*`` <-> ``/``, ``**``
+-> ``*``, ``//`` -> ``/``, also in augmented assignments), unary minus dropped, ``not`` dropped,
+``and`` <-> ``or``, numeric constants (0 -> 1, n -> n + 1, ``True`` <-> ``False``), negated
+conditions of ``if``/``while``/ternaries, ``return x`` -> ``return None``, an early ``return``
+at the top of each function, ``break`` <-> ``continue``. Docstrings, strings and annotations
+are left alone.
+
+``mobench/strategies/keras_tuner.py`` is not mutated by default: its tests need TensorFlow
+(name it with ``--modules`` to include it). Tests that start subprocesses or process pools (they
+would import the unmutated file) are deselected.
+
+Equivalent mutants, judged unkillable by reading them, are listed in ``EQUIVALENT`` with the
+reason; they are reported separately and left out of the kill rate, never counted as killed.
+
+Run: python benchmarks/mutation.py [--modules pesa2,parego,...] [--max-mutants N] [--jobs J]
+     [--timeout-factor 4] [--list] [--show-survivors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import os
+import random
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FAIRNESS = "tests/test_strategy_fairness.py"
+PAIRS = "tests/test_pesa2_parego.py"
+STATS = "tests/test_statistics_edges.py"
+REPLAY = "tests/test_replay_compare.py"
+#: the contract tests run per mutant (test_resumes_from_storage is slow and mostly SQLite)
+CONTRACTS = ("test_respects_the_search_space", "test_deterministic_under_a_seed",
+             "test_survives_infeasible_and_failed_trials")
+
+
+def contract(*names: str) -> list[str]:
+    """The contract tests of tests/test_strategies.py for these strategies."""
+    return [f"tests/test_strategies.py::{t}[{n}]" for n in names for t in CONTRACTS]
+
+
+#: module path -> (short name, pytest arguments selecting its fast tests). Tests that start
+#: subprocesses or process pools (they would import the unmutated file) are left out.
+MODULES: dict[str, tuple[str, list[str]]] = {
+    "mobench/strategies/__init__.py": ("registry", [
+        *(f"tests/test_strategies.py::{t}" for t in (
+            "test_grid_needs_a_grid", "test_grid_covers_the_grid",
+            "test_unknown_strategy_lists_the_valid_ones", "test_bad_direction_is_a_usage_error",
+            "test_gp_says_what_to_install", "test_entry_point_strategies_join_the_registry")),
+        *(f"tests/test_strategies.py::{t}[{n}]" for t in CONTRACTS[:2]
+          for n in ("random", "grid", "nsga2", "nsga3", "motpe")),
+        f"{FAIRNESS}::test_pesa2_defaults_are_the_literature_ones",
+        f"{FAIRNESS}::test_parego_defaults"]),
+    "mobench/strategies/base.py": ("base", [
+        PAIRS, FAIRNESS, *contract("pesa2", "parego"), "-k", "not margin and not proposes"]),
+    "mobench/strategies/pesa2.py": ("pesa2", [
+        PAIRS, FAIRNESS, *contract("pesa2"), "-k", "not parego and not ParEGO"]),
+    "mobench/strategies/parego.py": ("parego", [
+        PAIRS, FAIRNESS, *contract("parego"), "-k", "not pesa2 and not PESA2"]),
+    "mobench/strategies/keras_tuner.py": ("keras_tuner", ["tests/test_kt_strategies.py"]),
+    "mobench/compare/indicators.py": ("indicators", [
+        "tests/test_indicators.py", STATS, REPLAY, "-k", "not slow and not in_processes"]),
+    "mobench/compare/replay.py": ("replay", [REPLAY, "-k", "not slow and not in_processes"]),
+    "mobench/pareto.py": ("pareto", [
+        STATS, "tests/test_indicators.py", PAIRS, FAIRNESS, "-k", "not margin"]),
+    "mobench/report/pareto.py": ("report_pareto", [STATS]),
+}
+DEFAULT = [m for m in MODULES if not m.endswith("keras_tuner.py")]
+
+#: (module short name, stripped source line, mutation) -> why no test can tell it apart.
+EQUIVALENT: dict[tuple[str, str, str], str] = {}
+
+COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+                ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In,
+                ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+              ast.Pow: ast.Mult, ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv}
+SYMBOL = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
+          ast.NotEq: "!=", ast.In: "in", ast.NotIn: "not in", ast.Is: "is",
+          ast.IsNot: "is not", ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/",
+          ast.Pow: "**", ast.FloorDiv: "//", ast.Mod: "%"}
+
+
+@dataclass
+class Mutant:
+    module: str  # path relative to ROOT
+    index: int
+    line: int
+    what: str
+    source_line: str
+
+    @property
+    def short(self) -> str:
+        return MODULES.get(self.module, (Path(self.module).stem, []))[0]
+
+    def key(self) -> tuple[str, str, str]:
+        return self.short, self.source_line, self.what
+
+
+class Mutator(ast.NodeTransformer):
+    """Walks a module in a fixed order; counts mutation points, applies the ``target``-th."""
+
+    def __init__(self, target: int = -1) -> None:
+        self.target, self.count, self.found = target, 0, []
+
+    def point(self, node: ast.AST, what: str) -> bool:
+        """Register a mutation point; True when it is the one to apply."""
+        hit = self.count == self.target
+        self.found.append((getattr(node, "lineno", 0), what))
+        self.count += 1
+        return hit
+
+    # Leave docstrings, annotations and type-checking blocks alone.
+    def visit_FunctionDef(self, node):  # noqa: N802
+        body = node.body
+        start = 1 if body and _is_docstring(body[0]) else 0
+        node.decorator_list = [self.visit(d) for d in node.decorator_list]
+        node.args.defaults = [self.visit(d) for d in node.args.defaults]
+        node.args.kw_defaults = [self.visit(d) if d else d for d in node.args.kw_defaults]
+        early = self.point(node, f"early return in {node.name}()")
+        is_generator = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(node))
+        new_body = body[:start] + [self.visit(s) for s in body[start:]]
+        node.body = [x for x in new_body if x is not None] or [ast.Pass()]
+        if early and not is_generator:
+            node.body.insert(start, ast.Return(value=None))
+        return node
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815
+
+    def visit_ClassDef(self, node):  # noqa: N802
+        start = 1 if node.body and _is_docstring(node.body[0]) else 0
+        node.body = node.body[:start] + [self.visit(s) for s in node.body[start:]]
+        return node
+
+    def visit_Module(self, node):  # noqa: N802
+        start = 1 if node.body and _is_docstring(node.body[0]) else 0
+        node.body = node.body[:start] + [self.visit(s) for s in node.body[start:]]
+        return node
+
+    def visit_AnnAssign(self, node):  # noqa: N802
+        if node.value is not None:
+            node.value = self.visit(node.value)
+        return node
+
+    def visit_If(self, node):  # noqa: N802
+        if isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            return node
+        node = self._negate(node, "if")
+        return node
+
+    def visit_While(self, node):  # noqa: N802
+        return self._negate(node, "while")
+
+    def visit_IfExp(self, node):  # noqa: N802
+        return self._negate(node, "ternary")
+
+    def _negate(self, node, kind):
+        if self.point(node, f"negate {kind} condition"):
+            node.test = ast.UnaryOp(op=ast.Not(), operand=node.test)
+            return node
+        self.generic_visit(node)
+        return node
+
+    def visit_ImportFrom(self, node):  # noqa: N802
+        return node
+
+    def visit_Import(self, node):  # noqa: N802
+        return node
+
+    def visit_Compare(self, node):  # noqa: N802
+        for i, op in enumerate(node.ops):
+            new = COMPARE_SWAP.get(type(op))
+            if new and self.point(node, f"`{SYMBOL[type(op)]}` -> `{SYMBOL[new]}`"):
+                node.ops[i] = new()
+                return node
+        self.generic_visit(node)
+        return node
+
+    def visit_BinOp(self, node):  # noqa: N802
+        new = BINOP_SWAP.get(type(node.op))
+        if new and self.point(node, f"`{SYMBOL[type(node.op)]}` -> `{SYMBOL[new]}`"):
+            node.op = new()
+            return node
+        self.generic_visit(node)
+        return node
+
+    def visit_AugAssign(self, node):  # noqa: N802
+        new = BINOP_SWAP.get(type(node.op))
+        if new and self.point(node, f"`{SYMBOL[type(node.op)]}=` -> `{SYMBOL[new]}=`"):
+            node.op = new()
+            return node
+        self.generic_visit(node)
+        return node
+
+    def visit_UnaryOp(self, node):  # noqa: N802
+        if isinstance(node.op, ast.USub) and self.point(node, "drop unary `-`"):
+            return node.operand
+        if isinstance(node.op, ast.Not) and self.point(node, "drop `not`"):
+            return node.operand
+        self.generic_visit(node)
+        return node
+
+    def visit_BoolOp(self, node):  # noqa: N802
+        name, other = ("and", ast.Or) if isinstance(node.op, ast.And) else ("or", ast.And)
+        if self.point(node, f"`{name}` -> `{'or' if name == 'and' else 'and'}`"):
+            node.op = other()
+            return node
+        self.generic_visit(node)
+        return node
+
+    def visit_Constant(self, node):  # noqa: N802
+        v = node.value
+        if isinstance(v, bool):
+            if self.point(node, f"`{v}` -> `{not v}`"):
+                return ast.Constant(value=not v)
+        elif isinstance(v, int | float):
+            new = 1 if v == 0 else v + 1
+            if self.point(node, f"`{v!r}` -> `{new!r}`"):
+                return ast.Constant(value=type(v)(new))
+        return node
+
+    def visit_JoinedStr(self, node):  # noqa: N802
+        return node  # messages, not logic
+
+    def visit_Return(self, node):  # noqa: N802
+        if node.value is not None and not (isinstance(node.value, ast.Constant)
+                                           and node.value.value is None):
+            if self.point(node, "`return x` -> `return None`"):
+                node.value = None
+                return node
+        self.generic_visit(node)
+        return node
+
+    def visit_Break(self, node):  # noqa: N802
+        return ast.Continue() if self.point(node, "`break` -> `continue`") else node
+
+    def visit_Continue(self, node):  # noqa: N802
+        return ast.Break() if self.point(node, "`continue` -> `break`") else node
+
+    def visit_arg(self, node):  # noqa: N802
+        return node  # annotations
+
+    def visit_arguments(self, node):  # noqa: N802
+        return node  # defaults are visited from the function
+
+    def visit_Lambda(self, node):  # noqa: N802
+        node.body = self.visit(node.body)
+        return node
+
+
+def _is_docstring(stmt: ast.stmt) -> bool:
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str))
+
+
+def mutants_of(module: str) -> list[Mutant]:
+    source = (ROOT / module).read_text()
+    lines = source.splitlines()
+    walker = Mutator()
+    walker.visit(ast.parse(source))
+    return [Mutant(module, i, line, what, lines[line - 1].strip() if line else "")
+            for i, (line, what) in enumerate(walker.found)]
+
+
+def mutated_code(mutant: Mutant):
+    path = ROOT / mutant.module
+    tree = Mutator(mutant.index).visit(ast.parse(path.read_text()))
+    return compile(ast.fix_missing_locations(tree), str(path), "exec")
+
+
+def module_name(module: str) -> str:
+    parts = list(Path(module).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def install(mutant: Mutant) -> None:
+    """Put the mutated module into sys.modules (in the child) before any test imports it."""
+    name = module_name(mutant.module)
+    path = ROOT / mutant.module
+    package = path.name == "__init__.py"
+    spec = importlib.util.spec_from_file_location(
+        name, path, submodule_search_locations=[str(path.parent)] if package else None)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    exec(mutated_code(mutant), module.__dict__)  # noqa: S102 - the point of the exercise
+    parent, _, leaf = name.rpartition(".")
+    if parent:
+        setattr(importlib.import_module(parent), leaf, module)
+
+
+def run_tests(module: str, mutant: Mutant | None, timeout: float) -> tuple[str, float]:
+    """Fork, install the mutant (none: the clean module), run the module's tests:
+    ('killed' | 'survived' | 'timeout', seconds)."""
+    import pytest
+
+    args = MODULES[module][1]
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 3
+        try:
+            os.setsid()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            if mutant is not None:
+                install(mutant)
+            code = pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly",
+                                "-W", "ignore", *args])
+        except BaseException:  # a mutant that breaks the import is killed
+            code = 4
+        os._exit(int(code))
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        elapsed = time.perf_counter() - start
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            return ("survived" if code == 0 else "killed"), elapsed
+        if elapsed > timeout:
+            os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "timeout", elapsed
+        time.sleep(0.02)
+
+
+def preload() -> None:
+    """Import the heavy third-party modules once, before forking (never mobench itself)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import warnings
+
+    warnings.simplefilter("ignore")
+    for name in ("numpy", "scipy.stats", "scipy.special", "optuna", "moocore", "pandas",
+                 "sklearn.gaussian_process", "matplotlib.pyplot", "jinja2", "pytest"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    assert not any(m == "mobench" or m.startswith("mobench.") for m in sys.modules)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", default=None,
+                        help="comma-separated short names or paths (default: all but "
+                             "keras_tuner): " + ", ".join(v[0] for v in MODULES.values()))
+    parser.add_argument("--max-mutants", type=int, default=None,
+                        help="at most this many mutants per module, a seeded random sample")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout-factor", type=float, default=4.0,
+                        help="per-mutant timeout = factor x the module's clean test time")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--show-survivors", action="store_true")
+    args = parser.parse_args(argv)
+
+    by_short = {v[0]: k for k, v in MODULES.items()}
+    modules = DEFAULT
+    if args.modules:
+        modules = [by_short.get(m, m) for m in args.modules.split(",")]
+        unknown = [m for m in modules if m not in MODULES]
+        if unknown:
+            parser.error(f"unknown module(s) {unknown}; valid: {', '.join(by_short)}")
+
+    plan: list[tuple[str, list[Mutant]]] = []
+    for module in modules:
+        mutants = mutants_of(module)
+        if args.max_mutants is not None and len(mutants) > args.max_mutants:
+            mutants = sorted(random.Random(args.seed).sample(mutants, args.max_mutants),
+                             key=lambda m: m.index)
+        plan.append((module, mutants))
+    if args.list:
+        for module, mutants in plan:
+            for m in mutants:
+                print(f"{module}:{m.line} [{m.index}] {m.what}: {m.source_line}")
+        return 0
+
+    preload()
+    total = sum(len(m) for _, m in plan)
+    results: dict[str, dict[str, list[Mutant]]] = {}
+    done, started = 0, time.perf_counter()
+    for module, mutants in plan:
+        outcome, clean = run_tests(module, None, timeout=600)
+        if outcome != "survived":
+            print(f"{module}: its tests fail without any mutation; skipped", flush=True)
+            continue
+        timeout = max(10.0, args.timeout_factor * clean)
+        print(f"{module}: {len(mutants)} mutants, clean tests {clean:.1f} s, "
+              f"timeout {timeout:.0f} s", flush=True)
+        tally = results.setdefault(module, {"killed": [], "timeout": [], "survived": [],
+                                            "equivalent": []})
+        for m in mutants:
+            if m.key() in EQUIVALENT:
+                tally["equivalent"].append(m)
+            else:
+                outcome, _ = run_tests(module, m, timeout)
+                tally[outcome].append(m)
+                if outcome == "survived" and args.show_survivors:
+                    print(f"\n  survived {module}:{m.line} [{m.index}] {m.what}: "
+                          f"{m.source_line}", flush=True)
+            done += 1
+            rate = (time.perf_counter() - started) / done
+            eta = rate * (total - done)
+            print(f"\r  [{done}/{total}] {MODULES[module][0]}: "
+                  f"{len(tally['killed']) + len(tally['timeout'])} killed, "
+                  f"{len(tally['survived'])} survived; ETA {eta / 60:.1f} min   ",
+                  end="", flush=True)
+        print(flush=True)
+
+    print("\nmodule                              mutants  killed  timeout  survived  "
+          "equivalent  kill rate")
+    all_killed = all_counted = 0
+    for module, tally in results.items():
+        killed = len(tally["killed"]) + len(tally["timeout"])
+        counted = killed + len(tally["survived"])
+        all_killed, all_counted = all_killed + killed, all_counted + counted
+        n = counted + len(tally["equivalent"])
+        print(f"{module:36s} {n:7d} {len(tally['killed']):7d} {len(tally['timeout']):8d} "
+              f"{len(tally['survived']):9d} {len(tally['equivalent']):11d} "
+              f"{100 * killed / max(counted, 1):9.1f}%")
+    print(f"{'overall':36s} {all_counted:7d} {'':7s} {'':8s} {all_counted - all_killed:9d} "
+          f"{'':11s} {100 * all_killed / max(all_counted, 1):9.1f}%")
+    print(f"({(time.perf_counter() - started) / 60:.1f} min; equivalent mutants are left out "
+          "of the rate, see EQUIVALENT)")
+    for module, tally in results.items():
+        for m in tally["equivalent"]:
+            print(f"  equivalent {module}:{m.line} {m.what}: {EQUIVALENT[m.key()]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
