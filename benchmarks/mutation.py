@@ -62,7 +62,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         *(f"tests/test_strategies.py::{t}" for t in (
             "test_grid_needs_a_grid", "test_grid_covers_the_grid",
             "test_unknown_strategy_lists_the_valid_ones", "test_bad_direction_is_a_usage_error",
-            "test_gp_says_what_to_install", "test_entry_point_strategies_join_the_registry")),
+            "test_gp_says_what_to_install", "test_entry_point_strategies_join_the_registry",
+            "test_factories_use_the_documented_settings",
+            "test_an_entry_point_after_a_clashing_one_still_joins",
+            "test_gp_factory_names_what_is_missing")),
         *(f"tests/test_strategies.py::{t}[{n}]" for t in CONTRACTS[:2]
           for n in ("random", "grid", "nsga2", "nsga3", "motpe")),
         f"{FAIRNESS}::test_pesa2_defaults_are_the_literature_ones",

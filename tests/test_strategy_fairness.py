@@ -446,3 +446,137 @@ def test_parego_beats_random_search_by_a_margin() -> None:
     # Measured (seeds 0-2, 25 trials): parego 0.848, random 0.038 mean normalised HV.
     parego, random = _mean_hv("parego", range(3), 25), _mean_hv("random", range(3), 25)
     assert parego - random > 0.5, (parego, random)
+
+
+# --- the normalised parameter space ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("dist, interval", [
+    (FloatDistribution(2.0, 6.0), (2.0, 6.0)),
+    (FloatDistribution(0.0, 1.0, step=0.25), (-0.125, 1.125)),
+    (FloatDistribution(1e-3, 10.0, log=True), (math.log(1e-3), math.log(10.0))),
+    (IntDistribution(1, 9, step=2), (0.0, 10.0)),
+    (IntDistribution(1, 1000, log=True), (math.log(0.5), math.log(1000.5))),
+])
+def test_each_value_owns_an_equal_cell_of_the_unit_interval(dist, interval) -> None:
+    from mobench.strategies.base import _interval, decode, encode
+
+    assert _interval(dist) == pytest.approx(interval)
+    lo, hi = interval
+    mid = lo + 0.5 * (hi - lo)
+    expected = math.exp(mid) if dist.log else mid
+    if dist.step is not None:
+        expected = dist.low + round((expected - dist.low) / dist.step) * dist.step
+    assert float(decode(dist, 0.5)) == pytest.approx(expected, rel=1e-6)
+    for units, value in [(0.0, dist.low), (1.0, dist.high), (-3.0, dist.low), (7.0, dist.high)]:
+        assert float(decode(dist, units)) == pytest.approx(value, rel=1e-12)
+    for x in (dist.low, dist.high):
+        position = ((math.log(x) if dist.log else x) - lo) / (hi - lo)
+        assert float(encode(dist, x)) == pytest.approx(position)
+
+
+# --- ParEGO: the model and the search for the next point ------------------------------------
+
+MIXED = {"x": FloatDistribution(0.0, 1.0), "n": IntDistribution(0, 10, step=2),
+         "c": CategoricalDistribution(["p", "q", "r"])}
+
+
+def test_parego_gp_is_the_documented_kernel() -> None:
+    rng = np.random.default_rng(0)
+    features = rng.random((12, 3))
+    gp = ParEGOSampler(seed=0)._fit(features, features.sum(axis=1))
+    params = gp.kernel.get_params()
+    assert gp.normalize_y
+    assert params["k1__k1__constant_value"] == 1.0
+    assert params["k1__k1__constant_value_bounds"] == (1e-3, 1e3)
+    assert params["k1__k2__nu"] == 2.5
+    assert params["k1__k2__length_scale"].tolist() == [0.5, 0.5, 0.5]  # one per input (ARD)
+    assert params["k1__k2__length_scale_bounds"] == (1e-2, 1e2)
+    assert params["k2__noise_level"] == 1e-4 and params["k2__noise_level_bounds"] == (1e-8, 1.0)
+    mean = gp.predict(features[:3])
+    assert mean == pytest.approx(features[:3].sum(axis=1), abs=0.05)
+
+
+def test_parego_mixed_space_helpers() -> None:
+    from mobench.strategies.parego import (
+        _features,
+        _from_units,
+        _mutate,
+        _random_units,
+        _snap,
+        _to_units,
+    )
+
+    units = _to_units(MIXED, {"x": 0.25, "n": 4, "c": "r"})
+    assert units == pytest.approx([0.25, 5 / 12, 2.0])  # n: -1..11 in cells of 2
+    assert _from_units(MIXED, np.array(units)) == pytest.approx([0.25, 4.0, 2.0])
+    snapped = _snap(MIXED, np.array([[0.3, 0.55, 1.0]]))
+    assert snapped[0].tolist() == pytest.approx([0.3, 7 / 12, 1.0])  # n: 6 owns 0.55
+    assert _features(MIXED, np.array([[0.3, 0.5, 1.0], [0.1, 0.2, 2.0]])).tolist() == [
+        [0.3, 0.5, 0.0, 1.0, 0.0], [0.1, 0.2, 0.0, 0.0, 1.0]]
+    rng = np.random.default_rng(0)
+    drawn = _random_units(MIXED, 3000, rng)
+    assert drawn.shape == (3000, 3) and set(drawn[:, 2]) == {0.0, 1.0, 2.0}
+    assert drawn[:, 0].mean() == pytest.approx(0.5, abs=0.03)
+    assert set(np.round(drawn[:, 1] * 12 - 1).astype(int)) == {0, 2, 4, 6, 8, 10}
+    base = np.tile([[0.5, 7 / 12, 1.0]], (4000, 1))
+    for sigma in (0.1, 0.02):
+        moved = _mutate(MIXED, base, sigma, rng)
+        assert np.std(moved[:, 0]) == pytest.approx(sigma, rel=0.1)
+        assert ((moved >= 0) & (moved[:, :2] <= 1).all(axis=1)[:, None]).all()
+    reset = _mutate(MIXED, base, 0.1, rng)[:, 2]
+    # Categoricals are reset with probability 1/3 (one over the parameters) to any choice.
+    assert np.mean(reset != 1.0) == pytest.approx(1 / 3 * 2 / 3, abs=0.03)
+
+
+def test_parego_searches_random_and_mutated_candidates(monkeypatch) -> None:
+    import mobench.strategies.parego as pg
+
+    calls = []
+    real_random, real_mutate = pg._random_units, pg._mutate
+
+    def random_units(space, n, rng):
+        calls.append(("random", n))
+        return real_random(space, n, rng)
+
+    def mutate(space, units, sigma, rng):
+        calls.append(("mutate", len(units), sigma))
+        return real_mutate(space, units, sigma, rng)
+
+    monkeypatch.setattr(pg, "_random_units", random_units)
+    monkeypatch.setattr(pg, "_mutate", mutate)
+    sampler = ParEGOSampler(seed=0, n_candidates=50, n_mutants=7)
+    rng = np.random.default_rng(1)
+    units = _random_units_for_test(rng, 9)
+    y = units[:, 0] ** 2 + (units[:, 2] == 1)  # best near x = 0 with c = p or r
+    calls.clear()
+    best = sampler._maximise_ei(MIXED, units, y, float(y.min()))
+    assert calls == [("random", 50), ("mutate", 5 * 7, 0.1), ("mutate", 3 * 7, 0.02)]
+    assert best.shape == (3,) and best[2] in (0.0, 2.0) and best[0] < 0.3
+
+
+def _random_units_for_test(rng, n):
+    from mobench.strategies.parego import _random_units
+
+    return _random_units(MIXED, n, rng)
+
+
+def test_parego_weights_use_the_papers_lattices() -> None:
+    sampler = ParEGOSampler(seed=0)
+    two = {tuple(sampler.weights(2)) for _ in range(300)}
+    assert len(two) == 11 and all(round(w * 10, 9) == round(w * 10) for t in two for w in t)
+    assert len({tuple(sampler.weights(3)) for _ in range(300)}) == 15  # s = 4
+    assert len({tuple(sampler.weights(4)) for _ in range(600)}) == 20  # s = 3 beyond three
+    assert {tuple(sampler.weights(1)) for _ in range(5)} == {(1.0,)}
+    fine = ParEGOSampler(seed=0, lattice_size=2)
+    assert {tuple(fine.weights(2)) for _ in range(100)} == {(0, 1), (0.5, 0.5), (1, 0)}
+
+
+def test_parego_models_only_trials_over_the_same_space() -> None:
+    study, dist = _spy_study(12, best_at=3)
+    other = {"x": FloatDistribution(0.0, 50.0)}
+    study.add_trial(create_trial(values=[-1.0, -1.0], params={"x": 1.0}, distributions=other))
+    sampler = Spy(seed=0, n_startup_trials=5)
+    sampler.sample_relative(study, study.ask(), dist)
+    units, y, best = sampler.seen
+    assert len(y) == 12 and best == 0.0 and y.min() == 0.0
