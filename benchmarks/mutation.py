@@ -22,7 +22,7 @@ Equivalent mutants, judged unkillable by reading them, are listed in ``EQUIVALEN
 reason; they are reported separately and left out of the kill rate, never counted as killed.
 
 Run: python benchmarks/mutation.py [--modules pesa2,parego,...] [--max-mutants N] [--jobs J]
-     [--timeout-factor 4] [--list] [--show-survivors]
+     [--timeout-factor 3] [--list] [--show-survivors]
 """
 
 from __future__ import annotations
@@ -71,11 +71,11 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         f"{FAIRNESS}::test_pesa2_defaults_are_the_literature_ones",
         f"{FAIRNESS}::test_parego_defaults"]),
     "mobench/strategies/base.py": ("base", [
-        PAIRS, FAIRNESS, *contract("pesa2", "parego"), "-k", "not margin and not proposes"]),
+        FAIRNESS, PAIRS, *contract("pesa2"), "-k", "not margin and not proposes"]),
     "mobench/strategies/pesa2.py": ("pesa2", [
-        PAIRS, FAIRNESS, *contract("pesa2"), "-k", "not parego and not ParEGO"]),
+        FAIRNESS, PAIRS, *contract("pesa2"), "-k", "not parego and not ParEGO"]),
     "mobench/strategies/parego.py": ("parego", [
-        PAIRS, FAIRNESS, *contract("parego"), "-k", "not pesa2 and not PESA2"]),
+        FAIRNESS, PAIRS, *contract("parego"), "-k", "not pesa2 and not PESA2"]),
     "mobench/strategies/keras_tuner.py": ("keras_tuner", ["tests/test_kt_strategies.py"]),
     "mobench/compare/indicators.py": ("indicators", [
         "tests/test_indicators.py", STATS, REPLAY, "-k", "not slow and not in_processes"]),
@@ -309,39 +309,52 @@ def install(mutant: Mutant) -> None:
         setattr(importlib.import_module(parent), leaf, module)
 
 
-def run_tests(module: str, mutant: Mutant | None, timeout: float) -> tuple[str, float]:
-    """Fork, install the mutant (none: the clean module), run the module's tests:
-    ('killed' | 'survived' | 'timeout', seconds)."""
+def spawn(module: str, mutant: Mutant | None) -> int:
+    """Fork a child that installs the mutant (none: the clean module) and runs the module's
+    tests; its exit status is pytest's (0: every test passed)."""
     import pytest
 
-    args = MODULES[module][1]
-    start = time.perf_counter()
     pid = os.fork()
-    if pid == 0:  # the child
-        code = 3
-        try:
-            os.setsid()
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            if mutant is not None:
-                install(mutant)
-            code = pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly",
-                                "-W", "ignore", *args])
-        except BaseException:  # a mutant that breaks the import is killed
-            code = 4
-        os._exit(int(code))
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        elapsed = time.perf_counter() - start
-        if done:
-            code = os.waitstatus_to_exitcode(status)
-            return ("survived" if code == 0 else "killed"), elapsed
-        if elapsed > timeout:
-            os.killpg(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return "timeout", elapsed
+    if pid:
+        return pid
+    code = 3
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        if mutant is not None:
+            install(mutant)
+        code = pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-W", "ignore",
+                            *MODULES[module][1]])
+    except BaseException:  # a mutant that breaks the import is killed
+        code = 4
+    os._exit(int(code))
+
+
+def run_all(module: str, mutants: list[Mutant | None], timeout: float, jobs: int,
+            on_result) -> None:
+    """Run the mutants, ``jobs`` children at a time; on_result(mutant, outcome, seconds) with
+    outcome 'killed' | 'survived' | 'timeout'."""
+    queue = list(mutants)
+    running: dict[int, tuple[Mutant | None, float]] = {}
+    while queue or running:
+        while queue and len(running) < jobs:
+            mutant = queue.pop(0)
+            running[spawn(module, mutant)] = (mutant, time.perf_counter())
         time.sleep(0.02)
+        for pid, (mutant, start) in list(running.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            elapsed = time.perf_counter() - start
+            if done:
+                del running[pid]
+                code = os.waitstatus_to_exitcode(status)
+                on_result(mutant, "survived" if code == 0 else "killed", elapsed)
+            elif elapsed > timeout:
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                del running[pid]
+                on_result(mutant, "timeout", elapsed)
 
 
 def preload() -> None:
@@ -369,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-mutants", type=int, default=None,
                         help="at most this many mutants per module, a seeded random sample")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--timeout-factor", type=float, default=4.0,
+    parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
+    parser.add_argument("--timeout-factor", type=float, default=3.0,
                         help="per-mutant timeout = factor x the module's clean test time")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--show-survivors", action="store_true")
@@ -401,31 +415,39 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, list[Mutant]]] = {}
     done, started = 0, time.perf_counter()
     for module, mutants in plan:
-        outcome, clean = run_tests(module, None, timeout=600)
-        if outcome != "survived":
+        clean: list[tuple[str, float]] = []
+        run_all(module, [None], 600.0, 1,
+                lambda _m, outcome, secs, clean=clean: clean.append((outcome, secs)))
+        if clean[0][0] != "survived":
             print(f"{module}: its tests fail without any mutation; skipped", flush=True)
             continue
-        timeout = max(10.0, args.timeout_factor * clean)
-        print(f"{module}: {len(mutants)} mutants, clean tests {clean:.1f} s, "
+        timeout = max(8.0, args.timeout_factor * clean[0][1])
+        print(f"{module}: {len(mutants)} mutants, clean tests {clean[0][1]:.1f} s, "
               f"timeout {timeout:.0f} s", flush=True)
         tally = results.setdefault(module, {"killed": [], "timeout": [], "survived": [],
                                             "equivalent": []})
+        todo = []
         for m in mutants:
             if m.key() in EQUIVALENT:
                 tally["equivalent"].append(m)
+                done += 1
             else:
-                outcome, _ = run_tests(module, m, timeout)
-                tally[outcome].append(m)
-                if outcome == "survived" and args.show_survivors:
-                    print(f"\n  survived {module}:{m.line} [{m.index}] {m.what}: "
-                          f"{m.source_line}", flush=True)
+                todo.append(m)
+
+        def record(m, outcome, _secs, module=module, tally=tally):
+            nonlocal done
+            tally[outcome].append(m)
+            if outcome == "survived" and args.show_survivors:
+                print(f"\n  survived {module}:{m.line} [{m.index}] {m.what}: "
+                      f"{m.source_line}", flush=True)
             done += 1
-            rate = (time.perf_counter() - started) / done
-            eta = rate * (total - done)
+            eta = (time.perf_counter() - started) / done * (total - done)
             print(f"\r  [{done}/{total}] {MODULES[module][0]}: "
                   f"{len(tally['killed']) + len(tally['timeout'])} killed, "
                   f"{len(tally['survived'])} survived; ETA {eta / 60:.1f} min   ",
                   end="", flush=True)
+
+        run_all(module, todo, timeout, args.jobs, record)
         print(flush=True)
 
     print("\nmodule                              mutants  killed  timeout  survived  "

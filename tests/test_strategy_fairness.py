@@ -225,15 +225,15 @@ def test_mutation_changes_about_rate_times_n_genes(rate, expected) -> None:
     space, first, second = _parents(10)
     sampler = PESA2Sampler(seed=0, crossover_prob=0.0, mutation_prob=rate)
     changed = [sum(v != 0.5 for v in sampler._child(first, second, space).values())
-               for _ in range(3000)]
-    assert np.mean(changed) == pytest.approx(expected, rel=0.08)  # default rate 1/n
+               for _ in range(1200)]
+    assert np.mean(changed) == pytest.approx(expected, rel=0.12)  # default rate 1/n
 
 
 def test_crossover_takes_about_half_the_genes_from_the_second_parent() -> None:
     space, first, second = _parents(10)
     sampler = PESA2Sampler(seed=0, crossover_prob=1.0, mutation_prob=0.0)
     children = np.array([list(sampler._child(first, second, space).values())
-                         for _ in range(2000)])
+                         for _ in range(800)])
     crossed = children != 0.5
     assert crossed.mean() == pytest.approx(0.5, abs=0.03)
     assert np.mean(children[crossed]) == pytest.approx(0.7, abs=0.01)  # around the parents
@@ -408,7 +408,7 @@ def _proposals(sampler, flip: bool, scale: float, n_trials: int) -> list[dict]:
 
 @pytest.mark.parametrize("make", [
     lambda: PESA2Sampler(seed=4, n_startup_trials=5),
-    lambda: ParEGOSampler(seed=4, n_startup_trials=5, n_candidates=200, n_mutants=20),
+    lambda: ParEGOSampler(seed=4, n_startup_trials=5, n_candidates=100, n_mutants=10),
 ], ids=["pesa2", "parego"])
 def test_flipping_a_direction_or_rescaling_gives_identical_proposals(make) -> None:
     n = 30 if isinstance(make(), PESA2Sampler) else 9
