@@ -87,7 +87,27 @@ MODULES: dict[str, tuple[str, list[str]]] = {
 DEFAULT = [m for m in MODULES if not m.endswith("keras_tuner.py")]
 
 #: (module short name, stripped source line, mutation) -> why no test can tell it apart.
-EQUIVALENT: dict[tuple[str, str, str], str] = {}
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("registry", "stacklevel=2,", "`2` -> `3`"):
+        "the warning's reported source line changes, its text and category do not",
+    ("base", "x = lo + np.clip(np.asarray(units, dtype=float), 0.0, 1.0) * (hi - lo)",
+     "`1.0` -> `2.0`"):
+        "decode clips its result to [low, high] again at the end, so units above 1 decode to "
+        "high either way",
+    ("pesa2", "width = np.where(upper > lower, upper - lower, 1.0)", "`>` -> `>=`"):
+        "where upper == lower every point sits at lower: 0 / 0 is NaN, cast and clipped to box "
+        "0, the box the fallback width gives",
+    ("pesa2", "width = np.where(upper > lower, upper - lower, 1.0)", "`1.0` -> `2.0`"):
+        "the fallback width only divides zeros (every point equals lower there)",
+    ("pesa2", "return a if rng.random() < 0.5 else b", "`<` -> `<=`"):
+        "a continuous draw equals 0.5 with probability 0",
+    ("pesa2", "return a if len(members[a]) < len(members[b]) else b", "`<` -> `<=`"):
+        "equal squeeze factors returned on the line above, so the sizes never tie here",
+    ("pesa2", "if abs(x1 - x2) < 1e-14:", "`<` -> `<=`"):
+        "parents exactly 1e-14 apart: probability 0, and the child would be x1 either way",
+    ("pesa2", "if u <= 1.0 / alpha:", "`<=` -> `<`"):
+        "u equals 1 / alpha with probability 0, and both branches give betaq = 1 there",
+}
 
 COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
                 ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In,

@@ -580,3 +580,50 @@ def test_parego_models_only_trials_over_the_same_space() -> None:
     sampler.sample_relative(study, study.ask(), dist)
     units, y, best = sampler.seen
     assert len(y) == 12 and best == 0.0 and y.min() == 0.0
+
+
+def test_values_beyond_the_range_encode_to_its_ends() -> None:
+    from mobench.strategies.base import encode
+
+    dist = FloatDistribution(0.0, 2.0)
+    assert encode(dist, [5.0, -1.0, 1.0]).tolist() == [1.0, 0.0, 0.5]
+
+
+def test_relative_sampler_defaults_and_reseeding() -> None:
+    from mobench.strategies.base import RelativeSampler
+
+    class Plain(RelativeSampler):
+        def sample_relative(self, study, trial, search_space):
+            return {}
+
+    assert Plain()._n_startup_trials == 10
+    sampler = PESA2Sampler(seed=0)
+    rng, state = sampler._rng, sampler._random._rng.rng.get_state()[1].copy()
+    sampler.reseed_rng()
+    assert sampler._rng is not rng
+    assert (sampler._random._rng.rng.get_state()[1] != state).any()
+
+
+@pytest.mark.parametrize("u", [0.3, 0.9])
+@pytest.mark.parametrize("x1, x2, eta", [(0.1, 0.3, 2.0), (0.85, 0.6, 20.0), (0.0, 0.02, 5.0)])
+def test_sbx_children_by_deb_and_agrawal(x1, x2, eta, u) -> None:
+    # Bounded SBX on [0, 1] written out: beta from the distance to each bound, alpha, betaq.
+    y1, y2 = min(x1, x2), max(x1, x2)
+    expected = []
+    for beta, sign in ((1 + 2 * y1 / (y2 - y1), -1), (1 + 2 * (1 - y2) / (y2 - y1), 1)):
+        alpha = 2 - beta ** (-(eta + 1))
+        betaq = ((u * alpha) if u <= 1 / alpha else 1 / (2 - u * alpha)) ** (1 / (eta + 1))
+        expected.append((y1 + y2) / 2 + sign * betaq * (y2 - y1) / 2)
+    assert sbx(x1, x2, eta, Scripted(randoms=[u, 0.2])) == pytest.approx(expected[0], abs=1e-12)
+    assert sbx(x1, x2, eta, Scripted(randoms=[u, 0.7])) == pytest.approx(expected[1], abs=1e-12)
+    assert 0.0 <= expected[0] and expected[1] <= 1.0
+
+
+@pytest.mark.parametrize("u", [0.1, 0.45, 0.55, 0.95])
+@pytest.mark.parametrize("x, eta", [(0.2, 20.0), (0.9, 2.0), (0.5, 5.0)])
+def test_polynomial_mutation_by_deb_and_goyal(x, eta, u) -> None:
+    if u < 0.5:
+        delta = (2 * u + (1 - 2 * u) * (1 - x) ** (eta + 1)) ** (1 / (eta + 1)) - 1
+    else:
+        delta = 1 - (2 * (1 - u) + 2 * (u - 0.5) * x ** (eta + 1)) ** (1 / (eta + 1))
+    assert polynomial_mutation(x, eta, Scripted(randoms=[u])) == pytest.approx(x + delta)
