@@ -107,6 +107,32 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "parents exactly 1e-14 apart: probability 0, and the child would be x1 either way",
     ("pesa2", "if u <= 1.0 / alpha:", "`<=` -> `<`"):
         "u equals 1 / alpha with probability 0, and both branches give betaq = 1 there",
+    ("pesa2", "return float(np.clip(c1 if rng.random() < 0.5 else c2, 0.0, 1.0))",
+     "`<` -> `<=`"): "a continuous draw equals 0.5 with probability 0",
+    ("pesa2", "return float(np.clip(c1 if rng.random() < 0.5 else c2, 0.0, 1.0))",
+     "`1.0` -> `2.0`"): "bounded SBX keeps both children within [0, 1] by construction; the "
+        "clip only guards rounding",
+    ("pesa2", "if u < 0.5:", "`<` -> `<=`"): "a continuous draw equals 0.5 with probability 0",
+    ("pesa2", "return float(np.clip(x + delta, 0.0, 1.0))", "`1.0` -> `2.0`"):
+        "bounded polynomial mutation stays within [0, 1] by construction; the clip only "
+        "guards rounding",
+    ("pesa2", "done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))",
+     "`False` -> `True`"): "deep copies of the trials hold the same values (only slower)",
+    ("pesa2", "n_done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))",
+     "`False` -> `True`"): "deep copies of the trials hold the same values (only slower)",
+    ("parego", "finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, "
+     "TrialState.FAIL))", "`False` -> `True`"):
+        "deep copies of the trials hold the same values (only slower)",
+    ("pesa2", "if len(front) > self._archive_size:", "`>` -> `>=`"):
+        "truncating a front of exactly archive_size members keeps all of them",
+    ("pesa2", "cross = self._rng.random() < self._crossover_prob", "`<` -> `<=`"):
+        "a continuous draw equals the probability with probability 0",
+    ("pesa2", "if cross and self._rng.random() < 0.5:", "`<` -> `<=`"):
+        "a continuous draw equals 0.5 with probability 0 (categorical and numeric lines)",
+    ("pesa2", "if self._rng.random() < p_mut and len(dist.choices) > 1:", "`<` -> `<=`"):
+        "a continuous draw equals the rate with probability 0",
+    ("pesa2", "if self._rng.random() < p_mut:", "`<` -> `<=`"):
+        "a continuous draw equals the rate with probability 0",
 }
 
 COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,

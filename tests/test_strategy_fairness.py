@@ -154,6 +154,7 @@ def test_pesa2_archive_is_truncated_to_capacity() -> None:
     kept = sorted(int(t.params["x"]) for t in archive)
     assert len(kept) == 4 and 0 in kept
     assert PESA2Sampler(seed=0, archive_size=6).archive(study) == study.trials
+    assert PESA2Sampler(divisions=1, archive_size=1)._divisions == 1
     with pytest.raises(ValueError):
         PESA2Sampler(divisions=0)
     with pytest.raises(ValueError):
@@ -255,6 +256,9 @@ def test_categorical_crossover_and_reset() -> None:
     kids = [reset._child(first, second, space) for _ in range(1500)]
     assert {k["c"] for k in kids} == {"b", "c", "d"}
     assert all(k["n"] in range(0, 11, 2) and isinstance(k["n"], int) for k in kids)
+    pair = {"c": CategoricalDistribution(["a", "b"])}
+    first_of_two = create_trial(values=[0.0], params={"c": "a"}, distributions=pair)
+    assert {reset._child(first_of_two, first_of_two, pair)["c"] for _ in range(20)} == {"b"}
     single = {"c": CategoricalDistribution(["a"])}
     only = create_trial(values=[0.0], params={"c": "a"}, distributions=single)
     assert reset._child(only, only, single) == {"c": "a"}
