@@ -631,3 +631,14 @@ def test_polynomial_mutation_by_deb_and_goyal(x, eta, u) -> None:
     else:
         delta = 1 - (2 * (1 - u) + 2 * (u - 0.5) * x ** (eta + 1)) ** (1 / (eta + 1))
     assert polynomial_mutation(x, eta, Scripted(randoms=[u])) == pytest.approx(x + delta)
+
+
+def test_parego_scalarisation_and_margin_by_hand() -> None:
+    from mobench.strategies.parego import augmented_tchebycheff
+
+    # Default rho 0.05: max(0.2 * 0.5, 0.8 * 0.25) + 0.05 * (0.1 + 0.2) = 0.215
+    assert augmented_tchebycheff(np.array([[0.5, 0.25]]), np.array([0.2, 0.8])).tolist() == (
+        pytest.approx([0.215]))
+    # Margin 0.1: half the largest violation -> worst + 0.15, the largest -> worst + 0.2.
+    assert infeasible_scores(np.array([0.3, 0.7]), [1.0, 2.0]).tolist() == pytest.approx(
+        [0.85, 0.9])
