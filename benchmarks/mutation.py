@@ -22,7 +22,7 @@ Equivalent mutants, judged unkillable by reading them, are listed in ``EQUIVALEN
 reason; they are reported separately and left out of the kill rate, never counted as killed.
 
 Run: python benchmarks/mutation.py [--modules pesa2,parego,...] [--max-mutants N] [--jobs J]
-     [--timeout-factor 3] [--list] [--show-survivors]
+     [--timeout-factor 6] [--list] [--show-survivors]
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "mobench/strategies/keras_tuner.py": ("keras_tuner", ["tests/test_kt_strategies.py"]),
     "mobench/compare/indicators.py": ("indicators", [
         "tests/test_indicators.py", STATS, REPLAY, "-k", "not slow and not in_processes"]),
-    "mobench/compare/replay.py": ("replay", [REPLAY, "-k", "not slow and not in_processes"]),
+    "mobench/compare/replay.py": ("replay", [
+        "tests/test_replay_edges.py", REPLAY, "-k", "not slow and not in_processes"]),
     "mobench/pareto.py": ("pareto", [
         STATS, "tests/test_indicators.py", PAIRS, FAIRNESS, "-k", "not margin"]),
     "mobench/report/pareto.py": ("report_pareto", [STATS]),
@@ -436,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="at most this many mutants per module, a seeded random sample")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
-    parser.add_argument("--timeout-factor", type=float, default=3.0,
+    parser.add_argument("--timeout-factor", type=float, default=6.0,
                         help="per-mutant timeout = factor x the module's clean test time")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--show-survivors", action="store_true")
@@ -474,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         if clean[0][0] != "survived":
             print(f"{module}: its tests fail without any mutation; skipped", flush=True)
             continue
-        timeout = max(8.0, args.timeout_factor * clean[0][1])
+        timeout = max(30.0, args.timeout_factor * clean[0][1])
         print(f"{module}: {len(mutants)} mutants, clean tests {clean[0][1]:.1f} s, "
               f"timeout {timeout:.0f} s", flush=True)
         tally = results.setdefault(module, {"killed": [], "timeout": [], "survived": [],
