@@ -92,8 +92,9 @@ MODULES: dict[str, tuple[str, list[str]]] = {
 }
 DEFAULT = [m for m in MODULES if not m.endswith("keras_tuner.py")]
 
-#: (module short name, stripped source line, mutation) -> why no test can tell it apart.
-EQUIVALENT: dict[tuple[str, str, str], str] = {
+#: (module short name, stripped source line, mutation[, column]) -> why no test can tell it
+#: apart; the column picks one of several equal mutations on a line.
+EQUIVALENT: dict[tuple, str] = {
     ("registry", "stacklevel=2,", "`2` -> `3`"):
         "the warning's reported source line changes, its text and category do not",
     ("base", "x = lo + np.clip(np.asarray(units, dtype=float), 0.0, 1.0) * (hi - lo)",
@@ -141,6 +142,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a continuous draw equals the rate with probability 0",
     ("parego", "LATTICE_SIZE = {1: 1, 2: 10, 3: 4}", "`1` -> `2`"):
         "one objective has the single weight 1 on any lattice (key or value changed)",
+    ("indicators", "if np.all(a == a[0]) and np.all(b == a[0]):", "`==` -> `!=`", 14):
+        "the first `==`: it disables the guard, and scipy 1.17 itself returns p = 1.0 for "
+        "equal constant samples (the guard is for versions that return NaN)",
 }
 
 COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
@@ -161,6 +165,7 @@ class Mutant:
     line: int
     what: str
     source_line: str
+    col: int = 0
 
     @property
     def short(self) -> str:
@@ -168,6 +173,10 @@ class Mutant:
 
     def key(self) -> tuple[str, str, str]:
         return self.short, self.source_line, self.what
+
+    def equivalent(self) -> str | None:
+        """Why this mutant is equivalent (EQUIVALENT by line, or by line and column)."""
+        return EQUIVALENT.get(self.key()) or EQUIVALENT.get((*self.key(), self.col))
 
 
 class Mutator(ast.NodeTransformer):
@@ -179,7 +188,7 @@ class Mutator(ast.NodeTransformer):
     def point(self, node: ast.AST, what: str) -> bool:
         """Register a mutation point; True when it is the one to apply."""
         hit = self.count == self.target
-        self.found.append((getattr(node, "lineno", 0), what))
+        self.found.append((getattr(node, "lineno", 0), getattr(node, "col_offset", 0), what))
         self.count += 1
         return hit
 
@@ -331,8 +340,8 @@ def mutants_of(module: str) -> list[Mutant]:
     lines = source.splitlines()
     walker = Mutator()
     walker.visit(ast.parse(source))
-    return [Mutant(module, i, line, what, lines[line - 1].strip() if line else "")
-            for i, (line, what) in enumerate(walker.found)]
+    return [Mutant(module, i, line, what, lines[line - 1].strip() if line else "", col)
+            for i, (line, col, what) in enumerate(walker.found)]
 
 
 def mutated_code(mutant: Mutant):
@@ -482,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "equivalent": []})
         todo = []
         for m in mutants:
-            if m.key() in EQUIVALENT:
+            if m.equivalent():
                 tally["equivalent"].append(m)
                 done += 1
             else:
@@ -521,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
           "of the rate, see EQUIVALENT)")
     for module, tally in results.items():
         for m in tally["equivalent"]:
-            print(f"  equivalent {module}:{m.line} {m.what}: {EQUIVALENT[m.key()]}")
+            print(f"  equivalent {module}:{m.line}:{m.col} {m.what}: {m.equivalent()}")
     return 0
 
 

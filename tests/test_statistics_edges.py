@@ -29,6 +29,8 @@ def test_constant_sample_against_a_varying_one_is_not_p_one() -> None:
 
 def test_constant_equal_samples_and_ties() -> None:
     assert ind.mann_whitney([0.3] * 4, [0.3] * 6) == 1.0
+    assert ind.mann_whitney([0.5], [0.5, 0.5]) == 1.0  # a one-seed sample
+    assert ind.mann_whitney([0.5, 0.5], [0.5]) == 1.0
     assert ind.mann_whitney([1, 1, 1], [2, 2, 2]) == pytest.approx(0.0469, abs=1e-3)
     # Centred ties: U is exactly n1 n2 / 2, p = 1 is the right answer there.
     assert ind.mann_whitney([0.5] * 5, [0.4, 0.6, 0.5, 0.5, 0.5]) == pytest.approx(1.0)
@@ -84,6 +86,9 @@ def test_indicators_on_weakly_dominated_and_empty_input() -> None:
     assert hv.tolist() == pytest.approx([1.0 * 0.6, 1.0 * 0.6, 1.0 * 0.6])
     assert ind.anytime_hypervolume(np.empty((0, 2)), []).tolist() == []
     assert ind.REFERENCE == 1.1
+    assert ind.hypervolume(np.array([[0.1]])) == pytest.approx(1.0)  # one objective, one point
+    with pytest.raises(ValueError):
+        ind.anytime_hypervolume(front, [True, True])  # one flag per point
 
 
 # --- mobench.pareto ---------------------------------------------------------------------------
