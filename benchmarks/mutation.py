@@ -145,6 +145,12 @@ EQUIVALENT: dict[tuple, str] = {
     ("indicators", "if np.all(a == a[0]) and np.all(b == a[0]):", "`==` -> `!=`", 14):
         "the first `==`: it disables the guard, and scipy 1.17 itself returns p = 1.0 for "
         "equal constant samples (the guard is for versions that return NaN)",
+    ("indicators", "return {n: float(r.mean()) for n, r in zip(names, ranks, strict=True)}",
+     "`True` -> `False`"): "names and rows of ranks come from the same dict: equal lengths",
+    ("pareto", "return np.asarray(values, dtype=float).reshape(-1, len(signs)) * signs",
+     "`*` -> `/`"): "the signs are +1 and -1, their own reciprocals",
+    ("pareto", "return np.asarray(values, dtype=float).reshape(-1, len(signs)) * signs",
+     "`1` -> `2`"): "numpy reads any negative size in reshape as 'infer this one'",
 }
 
 COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,

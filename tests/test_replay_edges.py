@@ -67,6 +67,13 @@ def test_replayed_values_infeasible_rows_costs_and_points() -> None:
     assert draws == {0.7, 0.9}
     # Without repeats the sample model replays the median.
     assert {sample(trial(units=8, lr=0.1)).values["train_time"] for _ in range(5)} == {2.0}
+    default = TabularProblem(HEADER, frame(), OBJ, noise="sample")  # seed 0 by default
+    zero = TabularProblem(HEADER, frame(), OBJ, noise="sample", seed=0)
+    one = TabularProblem(HEADER, frame(), OBJ, noise="sample", seed=1)
+    draw = [lambda p=p: p(trial(units=8, lr=0.1)).values["val_accuracy"] for p in (default,
+                                                                                 zero, one)]
+    runs = [[d() for _ in range(12)] for d in draw]
+    assert runs[0] == runs[1] != runs[2]
     rows = frame()
     rows.loc[0, "train_time"] = None
     assert TabularProblem(HEADER, rows, OBJ).cost(trial(units=8, lr=0.1)) == 0.0
