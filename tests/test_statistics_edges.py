@@ -118,6 +118,8 @@ def test_minimisation_bounds_and_normalise() -> None:
     assert low.tolist() == [1.0, 5.0] and high.tolist() == [3.0, 5.0]
     assert par.normalise([[2.0, 5.0], [4.0, 5.0]], low, high).tolist() == [[0.5, 0.0],
                                                                              [1.5, 0.0]]
+    # A constant objective keeps a unit span: other points lie at their raw offset.
+    assert par.normalise([[6.0]], [5.0], [5.0]).tolist() == [[1.0]]
 
 
 def test_feasibility_rule() -> None:
@@ -159,6 +161,10 @@ def test_pooled_front_drops_weakly_dominated_infeasible_and_unmeasured_trials() 
     assert not rp.pooled_front(trials.drop(columns=["obj.train_time"]), SPEC).any()
     none = trials.assign(feasible=False)
     assert not rp.pooled_front(none, SPEC).any()
+    unknown = trials.copy()
+    unknown["feasible"] = unknown["feasible"].astype(object)
+    unknown.loc[3, "feasible"] = None  # feasibility unknown: not on the front
+    assert rp.pooled_front(unknown, SPEC).tolist() == front.tolist()
 
 
 def test_with_front_fills_columns_and_flags() -> None:
@@ -229,6 +235,11 @@ def test_pareto_section_blocks(monkeypatch) -> None:
 
 def test_tuning_groups_split_by_hardware() -> None:
     frame = _trials()
+    frame["hardware_id"] = frame["hardware_id"].astype(object)
+    frame.loc[frame["source"] == "r1", "hardware_id"] = "v100"
     frame.loc[frame["source"] == "r2", "hardware_id"] = "a100"
     keys = [k for k, _ in rp.tuning_groups(frame)]
-    assert [k[2] for k in keys] == ["?", "a100"]
+    assert [k[2] for k in keys] == ["a100", "v100"]  # sorted, not in order of appearance
+    frame.loc[frame["source"] == "r1", "hardware_id"] = None
+    assert [k[2] for k, _ in rp.tuning_groups(frame)] == ["?", "a100"]
+    assert rp.MAX_FRONT_ROWS == 100
