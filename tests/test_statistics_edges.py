@@ -243,3 +243,30 @@ def test_tuning_groups_split_by_hardware() -> None:
     frame.loc[frame["source"] == "r1", "hardware_id"] = None
     assert [k[2] for k, _ in rp.tuning_groups(frame)] == ["?", "a100"]
     assert rp.MAX_FRONT_ROWS == 100
+
+
+def test_runs_table_keeps_the_order_of_appearance_and_one_trial_runs() -> None:
+    trials = _trials()
+    trials["source"] = trials["source"].map({"r1": "s2", "r2": "s1"})
+    lone = trials.iloc[[5]].assign(source="s0", run="run-lone", strategy="nsga2",
+                                   created_at="2024-02-01", feasible=False)
+    table = rp.runs_table(rp.with_front(pd.concat([trials, lone], ignore_index=True), SPEC))
+    assert [row[0] for row in table.rows] == ["run-r1", "run-r2", "run-lone"]
+    # One failed, infeasible trial: nothing complete, nothing infeasible among the complete.
+    assert table.rows[2] == ["run-lone", "nsga2", "1", "0", "0", "0", "1", "0", "0",
+                             "2024-02-01"]
+
+
+def test_front_caption_without_a_cut_and_one_feasible_trial(monkeypatch) -> None:
+    trials = rp.with_front(_trials(), SPEC)
+    monkeypatch.setattr(rp, "MAX_FRONT_ROWS", 3)
+    table = rp.front_table(trials[trials["front"]], SPEC)
+    assert len(table.rows) == 3 and table.caption.endswith("sorted by val_accuracy")
+    monkeypatch.setattr(rp.plots, "pareto_pairs", lambda t, s: b"png")
+    monkeypatch.setattr(rp.plots, "parallel_coordinates", lambda t, s: b"png")
+    three = (*SPEC, ("params", "minimize", ""))
+    frame = _trials().assign(objective_spec=[three] * 8, **{"obj.params": 1.0})
+    frame["feasible"] = [True] + [False] * 7
+    blocks = rp.pareto(SimpleNamespace(of_kind=lambda kind: frame)).blocks
+    assert [b.kind for b in blocks] == ["heading", "text", "table", "figure", "figure", "table"]
+    assert blocks[4].caption.startswith("Parallel coordinates of 1 feasible trials")
