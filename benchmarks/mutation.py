@@ -22,6 +22,7 @@ Equivalent mutants, judged unkillable by reading them, are listed in ``EQUIVALEN
 reason; they are reported separately and left out of the kill rate, never counted as killed.
 
 Run: python benchmarks/mutation.py [--modules pesa2,parego,...] [--max-mutants N] [--jobs J]
+     [--mutants 3,17 (with one module: test these again)]
      [--timeout-factor 6] [--list] [--show-survivors]
 """
 
@@ -450,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
                              "keras_tuner): " + ", ".join(v[0] for v in MODULES.values()))
     parser.add_argument("--max-mutants", type=int, default=None,
                         help="at most this many mutants per module, a seeded random sample")
+    parser.add_argument("--mutants", default=None,
+                        help="comma-separated mutant indices (as --list prints them) to test "
+                             "again, with one module in --modules")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--timeout-factor", type=float, default=6.0,
@@ -466,9 +470,14 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown module(s) {unknown}; valid: {', '.join(by_short)}")
 
+    if args.mutants and len(modules) != 1:
+        parser.error("--mutants needs exactly one module in --modules")
     plan: list[tuple[str, list[Mutant]]] = []
     for module in modules:
         mutants = mutants_of(module)
+        if args.mutants:
+            wanted = {int(i) for i in args.mutants.split(",")}
+            mutants = [m for m in mutants if m.index in wanted]
         if args.max_mutants is not None and len(mutants) > args.max_mutants:
             mutants = sorted(random.Random(args.seed).sample(mutants, args.max_mutants),
                              key=lambda m: m.index)

@@ -642,3 +642,16 @@ def test_parego_scalarisation_and_margin_by_hand() -> None:
     # Margin 0.1: half the largest violation -> worst + 0.15, the largest -> worst + 0.2.
     assert infeasible_scores(np.array([0.3, 0.7]), [1.0, 2.0]).tolist() == pytest.approx(
         [0.85, 0.9])
+
+
+def test_expected_improvement_with_a_small_spread() -> None:
+    from mobench.strategies.parego import expected_improvement
+
+    mean, std, best = 0.7, 0.25, 1.0
+    z = (best - mean) / std
+    phi = math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    big_phi = 0.5 * (1 + math.erf(z / math.sqrt(2)))
+    assert expected_improvement([mean], [std], best)[0] == pytest.approx(
+        (best - mean) * big_phi + std * phi)
+    assert expected_improvement([1.2], [1e-13], 1.0).tolist() == [0.0]  # no spread, no gain
+    assert expected_improvement([0.9], [2e-12], 1.0)[0] == pytest.approx(0.1)
