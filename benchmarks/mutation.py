@@ -152,6 +152,17 @@ EQUIVALENT: dict[tuple, str] = {
      "`*` -> `/`"): "the signs are +1 and -1, their own reciprocals",
     ("pareto", "return np.asarray(values, dtype=float).reshape(-1, len(signs)) * signs",
      "`1` -> `2`"): "numpy reads any negative size in reshape as 'infer this one'",
+    ("parego", "return np.where(std > 1e-12, ei, np.maximum(gain, 0.0))", "`>` -> `>=`"):
+        "a predicted spread of exactly 1e-12: both branches agree to 1e-12",
+    ("parego", "top = finite.max() if finite.size else 0.0", "`0.0` -> `1`"):
+        "without finite violations every relative violation is the non-finite fill, 1",
+    ("parego", "relative = np.where(np.isfinite(v), v / top if top > 0 else 1.0, 1.0)",
+     "`1.0` -> `2.0`"): "both fills are capped to 1 by np.minimum(relative, 1.0) on the next line",
+    ("parego", "return float(np.max(feasible)) + INFEASIBLE_MARGIN * (1.0 + np.minimum(relative, "
+     "1.0))", "`1.0` -> `2.0`", 85):
+        "the cap: relative violations never exceed 1 (v / max v, or the fill 1)",
+    ("parego", "if len(y) <= max_points:", "`<=` -> `<`"):
+        "with exactly max_points scalars the best max_points are all of them, in trial order",
 }
 
 COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,

@@ -642,6 +642,8 @@ def test_parego_scalarisation_and_margin_by_hand() -> None:
     # Margin 0.1: half the largest violation -> worst + 0.15, the largest -> worst + 0.2.
     assert infeasible_scores(np.array([0.3, 0.7]), [1.0, 2.0]).tolist() == pytest.approx(
         [0.85, 0.9])
+    assert infeasible_scores(np.array([0.3, 0.7]), [0.25, 0.5]).tolist() == pytest.approx(
+        [0.85, 0.9])  # small violations are relative too
 
 
 def test_expected_improvement_with_a_small_spread() -> None:
