@@ -163,6 +163,22 @@ EQUIVALENT: dict[tuple, str] = {
         "the cap: relative violations never exceed 1 (v / max v, or the fill 1)",
     ("parego", "if len(y) <= max_points:", "`<=` -> `<`"):
         "with exactly max_points scalars the best max_points are all of them, in trial order",
+    ("parego", "values = minimisation_values(study, [t for t, g in zip(usable, good, strict=True) "
+     "if g])", "`True` -> `False`"): "good is built from usable: equal lengths",
+    ("parego", "bad = [t for t, g in zip(usable, good, strict=True) if not g]",
+     "`True` -> `False`"): "good is built from usable: equal lengths",
+    ("parego", "search_space.items(), _from_units(search_space, best_units), strict=True",
+     "`True` -> `False`"): "one unit per parameter of the space: equal lengths",
+    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`-` -> `+`"):
+        "the GP fits without optimiser restarts, so its random_state is unused",
+    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`**` -> `*`"):
+        "the GP fits without optimiser restarts, so its random_state is unused",
+    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`31` -> `32`"):
+        "the GP fits without optimiser restarts, so its random_state is unused",
+    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`1` -> `2`"):
+        "the GP fits without optimiser restarts, so its random_state is unused",
+    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`2` -> `3`"):
+        "the GP fits without optimiser restarts, so its random_state is unused",
 }
 
 COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,

@@ -657,3 +657,29 @@ def test_expected_improvement_with_a_small_spread() -> None:
         (best - mean) * big_phi + std * phi)
     assert expected_improvement([1.2], [1e-13], 1.0).tolist() == [0.0]  # no spread, no gain
     assert expected_improvement([0.9], [2e-12], 1.0)[0] == pytest.approx(0.1)
+
+
+def test_parego_refines_around_the_three_best_candidates(monkeypatch) -> None:
+    import mobench.strategies.parego as pg
+
+    class Model:  # EI grows with x: the best candidates are those of largest x
+        def predict(self, features, return_std=True):
+            return -features[:, 0], np.ones(len(features))
+
+    centres = []
+    real_mutate = pg._mutate
+
+    def mutate(space, units, sigma, rng):
+        if sigma == 0.02:
+            centres.append(units.copy())
+        return real_mutate(space, units, sigma, rng)
+
+    monkeypatch.setattr(pg, "_mutate", mutate)
+    sampler = ParEGOSampler(seed=0, n_candidates=40, n_mutants=4)
+    monkeypatch.setattr(sampler, "_fit", lambda features, y: Model())
+    units = _random_units_for_test(np.random.default_rng(2), 6)
+    best = sampler._maximise_ei(MIXED, units, units[:, 0], 0.0)
+    (local,) = centres
+    assert len(local) == 12 and len({tuple(r) for r in local}) == 3
+    assert local[:, 0].min() >= 0.9  # 40 random + 20 mutated candidates: the top 3 of x
+    assert best[0] >= local[:, 0].max() - 0.1
