@@ -93,6 +93,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
 }
 DEFAULT = [m for m in MODULES if not m.endswith("keras_tuner.py")]
 
+_SEED_LINE = "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))"
 #: (module short name, stripped source line, mutation[, column]) -> why no test can tell it
 #: apart; the column picks one of several equal mutations on a line.
 EQUIVALENT: dict[tuple, str] = {
@@ -169,15 +170,15 @@ EQUIVALENT: dict[tuple, str] = {
      "`True` -> `False`"): "good is built from usable: equal lengths",
     ("parego", "search_space.items(), _from_units(search_space, best_units), strict=True",
      "`True` -> `False`"): "one unit per parameter of the space: equal lengths",
-    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`-` -> `+`"):
+    ("parego", _SEED_LINE, "`-` -> `+`"):
         "the GP fits without optimiser restarts, so its random_state is unused",
-    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`**` -> `*`"):
+    ("parego", _SEED_LINE, "`**` -> `*`"):
         "the GP fits without optimiser restarts, so its random_state is unused",
-    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`31` -> `32`"):
+    ("parego", _SEED_LINE, "`31` -> `32`"):
         "the GP fits without optimiser restarts, so its random_state is unused",
-    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`1` -> `2`"):
+    ("parego", _SEED_LINE, "`1` -> `2`"):
         "the GP fits without optimiser restarts, so its random_state is unused",
-    ("parego", "kernel, normalize_y=True, random_state=int(self._rng.integers(2**31 - 1))", "`2` -> `3`"):
+    ("parego", _SEED_LINE, "`2` -> `3`"):
         "the GP fits without optimiser restarts, so its random_state is unused",
 }
 
