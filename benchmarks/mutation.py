@@ -147,6 +147,17 @@ EQUIVALENT: dict[tuple, str] = {
     ("indicators", "if np.all(a == a[0]) and np.all(b == a[0]):", "`==` -> `!=`", 14):
         "the first `==`: it disables the guard, and scipy 1.17 itself returns p = 1.0 for "
         "equal constant samples (the guard is for versions that return NaN)",
+    ("parego", "for d, u in zip(space.values(), units, strict=True)", "`True` -> `False`"):
+        "one unit per parameter of the space: equal lengths",
+    ("parego", "reset = rng.random(n) < p_reset", "`<` -> `<=`"):
+        "a continuous draw equals the rate with probability 0",
+    ("parego", "out[:, j] = np.clip(units[:, j] + rng.normal(0.0, sigma, size=n), 0.0, 1.0)",
+     "`+` -> `-`"): "the Gaussian step is symmetric: subtracting it has the same distribution",
+    ("parego", "out[:, j] = np.clip(units[:, j] + rng.normal(0.0, sigma, size=n), 0.0, 1.0)",
+     "`1.0` -> `2.0`"): "_snap re-encodes every numeric unit, which clips it to [0, 1]",
+    ("indicators", "front = np.empty((0, np.asarray(points).shape[1] if len(points) else 0))",
+     "`0` -> `1`", 73): "the `else 0`: with no points the loop never runs (the `(0,` one at "
+        "column 22 is a real fault, an uninitialised first row, that survives)",
     ("indicators", "return {n: float(r.mean()) for n, r in zip(names, ranks, strict=True)}",
      "`True` -> `False`"): "names and rows of ranks come from the same dict: equal lengths",
     ("pareto", "return np.asarray(values, dtype=float).reshape(-1, len(signs)) * signs",
