@@ -251,3 +251,63 @@ def test_problem_optimum_lies_on_the_true_front(problem: str) -> None:
 def test_unknown_problem_lists_the_valid_ones() -> None:
     with pytest.raises(UsageError, match="valid problems: dtlz2, zdt1, zdt2"):
         get_problem("zdt9")
+
+
+def test_factories_use_the_documented_settings() -> None:
+    def build(name: str):
+        return make_sampler(name, seed=0, directions=DIRECTIONS)
+
+    from mobench.strategies import GA_POPULATION_SIZE, N_STARTUP_TRIALS
+
+    assert (GA_POPULATION_SIZE, N_STARTUP_TRIALS) == (20, 10)
+    assert build("nsga2")._population_size == 20 and build("nsga3")._population_size == 20
+    motpe = build("motpe")
+    assert motpe._n_startup_trials == 10 and motpe._multivariate
+    assert isinstance(build("random"), optuna.samplers.RandomSampler)
+    assert isinstance(make_sampler("grid", seed=0, directions=["MINIMIZE"], grid={"x": [1]}),
+                      optuna.samplers.GridSampler)
+    with pytest.raises(UsageError, match="at least one direction"):
+        make_sampler("random", seed=0, directions=[])
+
+
+def test_an_entry_point_after_a_clashing_one_still_joins(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata as md
+
+    import mobench.strategies as strategies
+
+    clash = md.EntryPoint("random", "mobench.strategies:make_grid", "mobench.strategies")
+    fake = md.EntryPoint("thirdparty", "mobench.strategies:make_random", "mobench.strategies")
+    missing = md.EntryPoint("absent", "mobench.strategies:make_nothing", "mobench.strategies")
+    broken = md.EntryPoint("broken", "mobench.no_such_module:make", "mobench.strategies")
+    odd = md.EntryPoint("odd", "builtins:dict", "mobench.strategies")
+    monkeypatch.setattr(md, "entry_points", lambda group: [clash, fake, missing, broken, odd])
+    strategies._entry_point_strategies.cache_clear()
+    try:
+        with pytest.warns(UserWarning, match="'random' .* clashes"):
+            assert {"thirdparty", "absent", "broken"} <= set(strategy_names())
+        with pytest.raises(UsageError, match="'absent' is unavailable: .* does not exist"):
+            make_sampler("absent", seed=0, directions=DIRECTIONS)
+        with pytest.raises(UsageError, match="'broken' is unavailable: importing"):
+            make_sampler("broken", seed=0, directions=DIRECTIONS)
+        with pytest.raises(UsageError, match="returned dict, not an optuna"):
+            make_sampler("odd", seed=0, directions=DIRECTIONS)
+    finally:
+        strategies._entry_point_strategies.cache_clear()
+
+
+def test_gp_factory_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    import mobench.strategies as strategies
+
+    for absent, message in [({"torch"}, r"needs torch, .*pip install torch \(the CPU build"),
+                            ({"scipy"}, r"needs scipy, .*pip install scipy$"),
+                            ({"torch", "scipy"}, r"needs torch and scipy, .*torch scipy \(")]:
+        monkeypatch.setattr(importlib.util, "find_spec",
+                            lambda name, *a, absent=absent: None if name in absent
+                            else object())
+        with pytest.raises(UsageError, match=message):
+            strategies.make_gp(seed=0, directions=DIRECTIONS)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
+    sampler = strategies.make_gp(seed=0, directions=DIRECTIONS)  # built lazily: no torch yet
+    assert isinstance(sampler, optuna.samplers.GPSampler) and sampler._n_startup_trials == 10

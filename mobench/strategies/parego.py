@@ -4,14 +4,26 @@ At every ask a weight vector is drawn from the simplex lattice of the paper (s =
 objectives, 4 for three), the objectives (minimisation form) are normalised to [0, 1] by their
 observed min/max and scalarised with the augmented Tchebycheff function
 ``max_i(w_i f_i) + rho * sum_i(w_i f_i)``, a Gaussian process (Matern 5/2 + white noise) is fitted
-to the scalarised values of the last ``max_points`` trials, and the next configuration is the
-candidate with the highest expected improvement among random points of the mixed space and
-mutations of the best points. Numeric parameters are encoded in [0, 1] (log-scaled where the
-distribution is log), categoricals one-hot.
+to the scalarised values of a training subset, and the next configuration is the candidate with
+the highest expected improvement among random points of the mixed space and mutations of the
+best points. Numeric parameters are encoded in [0, 1] (log-scaled where the distribution is
+log), categoricals one-hot.
 
-Infeasible COMPLETE trials and FAIL trials (when they carry every parameter) get the worst
-scalarised value seen, so the model learns to stay away from them. Until a feasible trial
+Training subset and incumbent, as in Knowles's code and PlatEMO: when more than ``max_points``
+trials are usable, the GP trains on the ``max_points`` best under the current weights, so the
+best trial is never dropped; EI's incumbent is the best scalarised value over all trials.
+
+Infeasible COMPLETE trials and FAIL trials (when they carry every parameter) score strictly
+worse than every feasible trial: the worst feasible scalar + ``INFEASIBLE_MARGIN`` x (1 + the
+trial's total constraint violation relative to the largest one; 1 for a FAIL trial), so the
+model learns to stay away from them, farther from the worse ones. Until a feasible trial
 exists the sampler samples at random.
+
+Deviations from the paper: 10 random start-up trials instead of an 11d-1 Latin hypercube; the
+GP is scikit-learn's (Matern 5/2 with automatic relevance determination + white noise, fitted
+by maximum likelihood) instead of the paper's DACE-style kriging; EI is maximised over random
+and mutated candidates instead of by the paper's evolutionary algorithm; mixed spaces
+(categoricals one-hot) and constraints are mobench's additions.
 """
 
 from __future__ import annotations
@@ -34,6 +46,9 @@ from mobench.strategies.base import RelativeSampler, decode, encode, external, m
 
 #: Lattice resolution s per number of objectives, as in Knowles (2006); 3 beyond.
 LATTICE_SIZE = {1: 1, 2: 10, 3: 4}
+#: How far below the worst feasible scalar an infeasible trial scores (plus up to as much
+#: again for the largest violation); the scalars span about [0, 1].
+INFEASIBLE_MARGIN = 0.1
 
 
 def simplex_lattice(n_objectives: int, s: int) -> np.ndarray:
@@ -59,6 +74,33 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.n
     z = gain / safe
     ei = gain * ndtr(z) + safe * np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
     return np.where(std > 1e-12, ei, np.maximum(gain, 0.0))
+
+
+def violation(trial: FrozenTrial) -> float:
+    """Total constraint violation of a trial: the sum of its positive constraint values
+    (inf for a FAIL trial, 0 for a feasible one)."""
+    if trial.state != TrialState.COMPLETE:
+        return math.inf
+    return float(sum(max(0.0, float(v)) for v in trial.constraints.values()))
+
+
+def infeasible_scores(feasible: np.ndarray, violations: Sequence[float]) -> np.ndarray:
+    """Scalars of infeasible trials: strictly worse than every ``feasible`` scalar, and worse
+    the larger the violation (relative to the largest finite one; inf counts as the largest)."""
+    v = np.asarray(violations, dtype=float)
+    finite = v[np.isfinite(v)]
+    top = finite.max() if finite.size else 0.0
+    relative = np.where(np.isfinite(v), v / top if top > 0 else 1.0, 1.0)
+    return float(np.max(feasible)) + INFEASIBLE_MARGIN * (1.0 + np.minimum(relative, 1.0))
+
+
+def training_subset(y: np.ndarray, max_points: int) -> np.ndarray:
+    """Indices of the ``max_points`` best scalars (every index when there are no more), in
+    trial order: the best trial under the current weights is always kept."""
+    y = np.asarray(y, dtype=float)
+    if len(y) <= max_points:
+        return np.arange(len(y))
+    return np.sort(np.argsort(y, kind="stable")[:max_points])
 
 
 class ParEGOSampler(RelativeSampler):
@@ -109,11 +151,14 @@ class ParEGOSampler(RelativeSampler):
         values = minimisation_values(study, [t for t, g in zip(usable, good, strict=True) if g])
         normalised = normalise(values, *bounds(values))
         scalar = augmented_tchebycheff(normalised, self.weights(len(study.directions)), self._rho)
-        y = np.full(len(usable), scalar.max())
+        y = np.empty(len(usable))
         y[good] = scalar
+        if not good.all():
+            bad = [t for t, g in zip(usable, good, strict=True) if not g]
+            y[~good] = infeasible_scores(scalar, [violation(t) for t in bad])
         units = np.array([_to_units(search_space, t.params) for t in usable])
-        units, y = units[-self._max_points:], y[-self._max_points:]
-        best_units = self._maximise_ei(search_space, units, y)
+        keep = training_subset(y, self._max_points)
+        best_units = self._maximise_ei(search_space, units[keep], y[keep], float(scalar.min()))
         return {
             name: external(dist, value)
             for (name, dist), value in zip(
@@ -138,10 +183,10 @@ class ParEGOSampler(RelativeSampler):
         return gp
 
     def _maximise_ei(
-        self, space: dict[str, BaseDistribution], units: np.ndarray, y: np.ndarray
+        self, space: dict[str, BaseDistribution], units: np.ndarray, y: np.ndarray, best: float
     ) -> np.ndarray:
+        """The candidate of highest EI below ``best`` (the incumbent over all trials)."""
         gp = self._fit(_features(space, units), y)
-        best = float(y.min())
 
         def score(candidates: np.ndarray) -> np.ndarray:
             mean, std = gp.predict(_features(space, candidates), return_std=True)
@@ -223,5 +268,5 @@ def _features(space: dict[str, BaseDistribution], units: np.ndarray) -> np.ndarr
 def make_parego(
     *, seed: int, directions: Sequence[str], grid: Mapping[str, Sequence[Any]] | None = None
 ) -> BaseSampler:
-    """Registry factory: ParEGO with 10 random start-up trials and a 100-point GP."""
+    """Registry factory: ParEGO with 10 random start-up trials and a GP on the 100 best."""
     return ParEGOSampler(seed=seed)
