@@ -216,3 +216,15 @@ def test_numeric_axes_reach_the_samplers_as_ranges_and_proposals_snap_to_the_gri
             problem.distributions["units_0"].log  # log axes snap in log space
     assert problem.row({"units_0": low + 1, "num_layers": 1, "learning_rate": 0.001}) == \
         problem.row({"units_0": low, "num_layers": 1, "learning_rate": 0.001})
+
+
+def test_the_two_best_are_not_tested_twice_when_random_leads():
+    from mobench.compare.protocol import final_table
+
+    runs = [{"strategy": s, "seed": i, "hypervolume": [v + 0.001 * i] * 5}
+            for s, v in (("random", 0.9), ("pesa2", 0.5)) for i in range(6)]
+    rows = final_table(runs, [5])
+    tests = [t for r in rows for t in r["tests"]]
+    pairs = {frozenset((t["a"], t["b"])) for t in tests}
+    assert pairs == {frozenset(("pesa2", "random"))}
+    assert all(len(r["tests"]) == 1 for r in rows)  # one test, seen from both rows

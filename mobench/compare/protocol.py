@@ -123,8 +123,8 @@ def final_table(runs: list[dict[str, Any]], checkpoints: Sequence[int]) -> list[
         best = sorted(strategies, key=lambda s: -medians[s])
         ranks = dict(zip(strategies, rankdata([-medians[s] for s in strategies]), strict=True))
         pairs = [(s, "random") for s in strategies if s != "random" and "random" in samples]
-        if len(best) > 1 and (best[0], best[1]) not in pairs and best[1] != "random":
-            pairs.append((best[0], best[1]))
+        if len(best) > 1 and {best[0], best[1]} not in [set(pair) for pair in pairs]:
+            pairs.append((best[0], best[1]))  # the two best, unless already tested
         raw = [ind.mann_whitney(samples[a], samples[b]) for a, b in pairs]
         adjusted = ind.holm(raw) if raw else []
         tests = [{"a": a, "b": b, "p": p, "p_holm": q, "significant": q < 0.05,
