@@ -143,7 +143,7 @@ def test_compare_cli_writes_a_comparison_document(table, tmp_path, capsys):
 
 
 def test_console_final_table_lists_best_rank_first_with_significance():
-    from mobench.cli.commands import final_table_text
+    from mobench.cli.comparing import final_table_text
 
     test = {"a": "b", "b": "a", "p_holm": 0.01, "significant": True, "better": "b"}
     rows = [{"budget": 30, "strategy": "a", "median": 0.5, "iqr": 0.1, "rank": 2.0,

@@ -384,7 +384,7 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path, monkeypatch, c
 
 
 def test_a_failed_write_after_the_work_keeps_the_result(tmp_path, monkeypatch, capsys):
-    import mobench.cli.commands as commands
+    import mobench.cli.output as commands
 
     table = fixture_table(tmp_path)
     real = commands.write_json

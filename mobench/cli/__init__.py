@@ -6,9 +6,10 @@ Heavy imports (TensorFlow, keras-tuner) happen inside the verbs, so `--help` is 
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mobench.cli.parser import build_parser
 from mobench.errors import MobenchError, UsageError
@@ -23,9 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_tensorflow()  # before anything imports TensorFlow
     enable_bars()
     try:
-        from mobench.cli import commands
-
-        return getattr(commands, f"run_{args.verb}")(args)
+        return verb_runner(args.verb)(args)
     except UsageError as exc:
         print(f"mobench: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -35,3 +34,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mobench: interrupted", file=sys.stderr)
         return 130
+
+
+def verb_runner(verb: str) -> Callable[[argparse.Namespace], int]:
+    """`run_<verb>` from the module that holds it (imported only when that verb runs)."""
+    if verb == "tune":
+        from mobench.cli import tuning as module
+    elif verb in ("compare", "surrogate"):
+        from mobench.cli import comparing as module
+    elif verb == "report":
+        from mobench.cli import report as module
+    else:
+        from mobench.cli import commands as module
+    return getattr(module, f"run_{verb}")

@@ -1,0 +1,239 @@
+"""The `compare` and `surrogate` verbs: strategies replayed on a table or a surrogate, or
+run live, with the final table printed and the comparison document written."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from pathlib import Path
+
+from mobench.cli.output import check_output, log, save_document
+from mobench.errors import UsageError
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from mobench.compare.protocol import analyse, comparison_document, replay_all
+    from mobench.compare.replay import TabularProblem
+    from mobench.compare.tabular import load_table
+    from mobench.documents import provenance
+    from mobench.objectives import parse_objectives
+    from mobench.profiling.hardware import fingerprint
+    from mobench.strategies import strategy_names
+    from mobench.suites import get_suite
+
+    suite = get_suite(args.suite, args.suites_dir)
+    if args.seeds is None:
+        args.seeds = 20 if args.problem == "surrogate" else 10
+    names = strategy_names() if args.strategies == ["all"] else args.strategies
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"--strategies: {twice[0]!r} is listed twice")
+    beyond = [c for c in args.checkpoints or () if c > args.budget]
+    if beyond:
+        raise UsageError(f"--checkpoints {beyond[0]} is beyond --budget {args.budget}: "
+                         "checkpoints are trial counts within the budget")
+    for name in names:
+        if name not in strategy_names():
+            from mobench.errors import unknown_name
+
+            raise unknown_name("strategy", name, strategy_names())
+    objectives = parse_objectives(args.objectives or suite.objectives)
+    skip_unusable = args.strategies == ["all"]
+    check_output(args.out, "--out", folder=True)
+    if args.problem == "surrogate":
+        return compare_surrogate(args, suite, usable_strategies(names, objectives,
+                                                                skip_unusable), objectives)
+    if args.live:
+        return compare_live(args, suite, usable_strategies(names, objectives, skip_unusable),
+                            objectives)
+    path = args.table or Path("results") / "tables" / f"{suite.name}-digits.csv"
+    header, frame = load_table(path)
+    if header["suite"] != suite.name:
+        raise UsageError(f"{path} is a table of suite {header['suite']!r}, not {suite.name!r}")
+    if header.get("suite_version") != suite.version:
+        raise UsageError(f"{path} was measured with version {header.get('suite_version')!r} of "
+                         f"suite {suite.name!r}, which is now version {suite.version}: rebuild "
+                         "it with `mobench table`, or compare with the suite file it was built on")
+    problem = TabularProblem(header, frame, objectives, noise=args.noise)
+    names = usable_strategies(names, objectives, skip_unusable)
+    if args.budget > len(frame):
+        log(f"note: budget {args.budget} exceeds the table's {len(frame)} configs "
+            "(grid strategy stops early)")
+    log(f"comparing {', '.join(names)} on {path}: {args.seeds} seeds x {args.budget} trials")
+    from mobench.study.supervisor import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():  # SIGTERM stops the worker processes as Ctrl-C does
+        traces, timing = replay_all(str(path), [o.name for o in objectives], args.noise,
+                                    names, args.seeds, args.budget, jobs=args.jobs, on_line=log)
+    all_points = problem.all_points()
+    analysis = analyse(traces, objectives, reference_points=all_points, true_front=all_points,
+                       checkpoints=args.checkpoints)
+    document = comparison_document(
+        suite=suite.name, problem={"table": str(path), "noise": args.noise,
+                                   "configs": len(frame), "dataset": header.get("dataset")},
+        objectives=objectives, strategies=names, seeds=args.seeds, budget=args.budget,
+        analysis=analysis, timing_s=timing,
+        provenance=provenance(fingerprint(tensorflow=False), 0))
+    print(final_table_text(analysis["final"]))
+    out = args.out / f"compare-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
+    return save_document(out, document)
+
+
+def final_table_text(rows: list[dict]) -> str:
+    """The comparison's final table for the console: per budget, best rank first."""
+    from mobench.display import table
+
+    def significant(r: dict) -> str:
+        return ", ".join(f"{t['b'] if t['a'] == r['strategy'] else t['a']} "
+                         f"(p={t['p_holm']:.3g}, {t['better']} better)"
+                         for t in r["tests"] if t["significant"]) or "-"
+
+    return table(["budget", "strategy", "median HV", "IQR", "rank", "significant vs"],
+                 [[str(r["budget"]), r["strategy"], f"{r['median']:.4f}", f"{r['iqr']:.4f}",
+                   f"{r['rank']:g}", significant(r)]
+                  for r in sorted(rows, key=lambda r: (r["budget"], r["rank"]))])
+
+
+def usable_strategies(names: list[str], objectives, skip_unusable: bool) -> list[str]:
+    """The strategies whose sampler can be built here (gp needs torch), checked before any
+    run: an unusable one named explicitly is an error; under `all` it is skipped, said once."""
+    from mobench.strategies import make_sampler
+
+    directions = [o.direction.value for o in objectives]
+    usable = []
+    for name in names:
+        try:
+            if name != "grid":  # needs the problem's grid; always available
+                make_sampler(name, seed=0, directions=directions)
+        except UsageError as exc:
+            if not skip_unusable:
+                raise
+            log(f"skipping {name}: {exc}")
+            continue
+        usable.append(name)
+    return usable
+
+
+def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
+    """The comparison protocol on real training runs; normalised by the pooled points."""
+    from mobench.compare.protocol import analyse, comparison_document, run_strategy
+    from mobench.data import load_dataset
+    from mobench.documents import provenance
+    from mobench.profiling.hardware import fingerprint
+    from mobench.study.evaluator import TrialEvaluator
+    from mobench.study.space import kt_space, optuna_space
+    from mobench.suites import check_values
+
+    hypermodel = suite.hypermodel()
+    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, data_dir=None)
+    evaluator = TrialEvaluator(suite, dataset, objectives)
+    evaluator.distributions = optuna_space(kt_space(hypermodel),
+                                           check_values(suite, hypermodel, "space"))
+    grid = None
+    if "grid" in names:
+        from mobench.study.space import complete_grid
+
+        base = {**kt_space(hypermodel).values, **suite.variants.get("small", {})}
+        grid = complete_grid(check_values(suite, hypermodel, "grid"), base)
+    log(f"comparing {', '.join(names)} live on {dataset.name}: {args.seeds} seeds x "
+        f"{args.budget} trainings each")
+    from mobench.console import Progress
+
+    traces, timing = [], {}
+    with Progress(len(names) * args.seeds, "runs", on_line=log) as progress:
+        for name in names:
+            t0 = time.perf_counter()
+            for seed in range(args.seeds):
+                traces.append(run_strategy(
+                    evaluator, name, seed, args.budget, objectives, grid=grid,
+                    cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0))))
+                progress.advance(status=f"{name} seed {seed}: {args.budget} trainings")
+            timing[name] = time.perf_counter() - t0
+    analysis = analyse(traces, objectives, checkpoints=args.checkpoints)
+    document = comparison_document(
+        suite=suite.name, problem={"live": True, "dataset": dataset.describe()},
+        objectives=objectives, strategies=names, seeds=args.seeds, budget=args.budget,
+        analysis=analysis, timing_s=timing,
+        provenance=provenance(fingerprint(), 0, suite_version=suite.version))
+    print(final_table_text(analysis["final"]))
+    out = args.out / f"compare-live-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
+    return save_document(out, document)
+
+
+def run_surrogate(args: argparse.Namespace) -> int:
+    """`mobench surrogate SUITE`: fit a surrogate to a curves table, show and store its
+    fidelity (grouped k-fold CV) and the reference front of the objective set."""
+    from mobench.compare.surrogate import ensure_front, fidelity_rows, open_surrogate
+    from mobench.display import table
+    from mobench.objectives import parse_objectives
+    from mobench.suites import get_suite
+
+    suite = get_suite(args.suite, args.suites_dir)
+    objectives = parse_objectives(args.objectives or suite.objectives)
+    path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
+    surrogate, document, out, changed = open_surrogate(
+        path, suite, objectives, folds=args.folds, family=args.model, refresh_fidelity=True,
+        provenance=lambda: surrogate_provenance(suite), on_line=log)
+    _, added = ensure_front(surrogate, document, objectives, on_line=log)
+    fid = document["fidelity"]
+    print(f"{suite.name} surrogate ({fid['family']}) of {path}: {fid['configs']} ok configs, "
+          f"{fid['folds']}-fold CV grouped by config")
+    print(table(["objective", "rho final", "R2 final", "rho mean", "R2 mean", "repeat rho"],
+                fidelity_rows(document)))
+    print(f"infeasible regions: {document['infeasible']['model']}")
+    return save_document(out, document) if changed or added else 0
+
+
+def surrogate_provenance(suite) -> dict:
+    from mobench.documents import provenance
+    from mobench.profiling.hardware import fingerprint
+
+    return provenance(fingerprint(tensorflow=False), 0, suite_version=suite.version)
+
+
+def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
+    """The comparison protocol on a surrogate of a curves table (the suite's real space);
+    normalised by the stored reference run's bounds, HV relative to its front."""
+    import numpy as np
+
+    from mobench.compare.protocol import analyse, comparison_document
+    from mobench.compare.surrogate import ensure_front, open_surrogate, run_all
+
+    if args.live:
+        raise UsageError("--live and --problem surrogate exclude each other")
+    if "grid" in names:
+        if args.strategies != ["all"]:
+            raise UsageError("strategy 'grid' needs a finite grid; a surrogate's space is the "
+                             "suite's continuous one")
+        names = [n for n in names if n != "grid"]
+        log("skipping grid: a surrogate's space is continuous, not a finite grid")
+    path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
+    surrogate, document, out, changed = open_surrogate(
+        path, suite, objectives, provenance=lambda: surrogate_provenance(suite), on_line=log)
+    front, added = ensure_front(surrogate, document, objectives, on_line=log)
+    if (changed or added) and save_document(out, document):
+        return 1
+    if args.jobs > 1:
+        log("note: --jobs is ignored with --problem surrogate (one fitted surrogate, this process)")
+    log(f"comparing {', '.join(names)} on the surrogate of {path}: {args.seeds} seeds x "
+        f"{args.budget} trials")
+    traces, timing = run_all(surrogate, objectives, args.noise, names, args.seeds,
+                             args.budget, front, on_line=log)
+    points = np.asarray(front["points"], dtype=float)
+    analysis = analyse(traces, objectives,
+                       reference_points=np.vstack([points, front["low"], front["high"]]),
+                       true_front=points, checkpoints=args.checkpoints)
+    problem = {"kind": "surrogate", "table": str(path), "noise": args.noise,
+               "configs": document["table"]["ok_configs"], "dataset": document.get("dataset"),
+               "table_sha256": document["table"]["sha256"], "surrogate": str(out),
+               "model": document["model"]["family"], "fidelity": document["fidelity"],
+               "reference_front": {k: front[k] for k in ("method", "evaluations", "low", "high")}
+               | {"points": len(points)}}
+    result = comparison_document(
+        suite=suite.name, problem=problem, objectives=objectives, strategies=names,
+        seeds=args.seeds, budget=args.budget, analysis=analysis, timing_s=timing,
+        provenance=surrogate_provenance(suite))
+    print(final_table_text(analysis["final"]))
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"
+    return save_document(args.out / f"compare-surrogate-{suite.name}-{stamp}.json", result)
