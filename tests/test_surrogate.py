@@ -10,6 +10,8 @@ import pytest
 from mobench.cli import main
 from mobench.compare import surrogate as sg
 from mobench.compare.curves import csv_fields, load_curves, sample_configs
+from mobench.compare.surrogate_fidelity import fidelity, folds_of
+from mobench.compare.surrogate_front import reference_front
 from mobench.documents import write_json
 from mobench.errors import UsageError
 from mobench.objectives import parse_objectives
@@ -100,7 +102,7 @@ def files(root) -> dict:
 
 
 def test_folds_are_grouped_by_config(data):
-    splits = sg.folds_of(data, 4)
+    splits = folds_of(data, 4)
     tested = np.concatenate([test for _, test in splits])
     assert sorted(tested) == list(range(len(data.x)))  # every row tested once
     for train, test in splits:
@@ -108,11 +110,11 @@ def test_folds_are_grouped_by_config(data):
     repeated = [g for g in set(data.groups) if (data.groups == g).sum() > 1]
     assert repeated  # the repeats (two seeds) really share a fold
     with pytest.raises(UsageError, match="--folds must be 2"):
-        sg.folds_of(data, 1000)
+        folds_of(data, 1000)
 
 
 def test_fidelity_is_high_on_a_known_function(data):
-    fid = sg.fidelity(data, folds=3, targets=["val_accuracy", "train_time", "params"])
+    fid = fidelity(data, folds=3, targets=["val_accuracy", "train_time", "params"])
     scores = fid["objectives"]
     assert fid["configs"] == 60 and fid["grouped_by"] == "config_id"
     assert scores["val_accuracy"]["rho_final"] >= 0.85
@@ -174,7 +176,7 @@ def test_problem_exposes_the_headers_distributions_and_final_epoch_cost(table, s
 
 
 def test_reference_front_is_nondominated_and_dominates_random_samples(surrogate):
-    front = sg.reference_front(surrogate, OBJ2, evaluations=2000)
+    front = reference_front(surrogate, OBJ2, evaluations=2000)
     points = np.array(front["points"])
     assert front["evaluations"] == 2000 and len(points) >= 3
 

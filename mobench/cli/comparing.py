@@ -164,7 +164,7 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
 def run_surrogate(args: argparse.Namespace) -> int:
     """`mobench surrogate SUITE`: fit a surrogate to a curves table, show and store its
     fidelity (grouped k-fold CV) and the reference front of the objective set."""
-    from mobench.compare.surrogate import ensure_front, fidelity_rows, open_surrogate
+    from mobench.compare.surrogate_store import ensure_front, fidelity_rows, open_surrogate
     from mobench.display import table
     from mobench.objectives import parse_objectives
     from mobench.suites import get_suite
@@ -198,7 +198,7 @@ def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objecti
     import numpy as np
 
     from mobench.compare.protocol import analyse, comparison_document
-    from mobench.compare.surrogate import ensure_front, open_surrogate, run_all
+    from mobench.compare.surrogate_store import ensure_front, open_surrogate, run_all
 
     if args.live:
         raise UsageError("--live and --problem surrogate exclude each other")

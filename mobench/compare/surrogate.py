@@ -19,6 +19,9 @@ fidelity, the reference fronts and the table's content hash; loading refits dete
 (fixed `random_state`, one thread), and a table whose hash differs is refitted and its
 fidelity and fronts recomputed.
 
+The fidelity lives in `surrogate_fidelity`, the reference front in `surrogate_front`, the
+document and the comparison runs in `surrogate_store`.
+
 Noise: `median` answers the model's prediction (deterministic); `sample` adds one residual
 drawn with the run's seeded generator from the measured repeats (a config's seeds minus their
 mean, on the fitted scale, scaled by sqrt(n/(n-1))), the same draw for every objective so
@@ -30,15 +33,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from mobench.errors import UsageError
 from mobench.objectives import Objective
-from mobench.records import SCHEMA_VERSION, check_document
 from mobench.study.outcome import TrialOutcome
 
 KIND = "surrogate"
@@ -63,8 +64,6 @@ NOISE_MODELS = ("median", "sample")
 def column(objective: str) -> str:
     return COLUMN.get(objective, objective)
 
-
-# ---- features ------------------------------------------------------------------------------
 
 def distributions(header: dict[str, Any]) -> dict[str, Any]:
     """The Optuna distributions live tuning used, from the table header's `space`."""
@@ -111,8 +110,6 @@ class Encoder:
                     j += 1
         return out
 
-
-# ---- the table -------------------------------------------------------------------------------
 
 def table_hash(header: dict[str, Any], frame) -> str:
     """sha256 of the header's space and of the rows as loaded (a torn tail left out)."""
@@ -248,87 +245,6 @@ def fast_predict(model, x: np.ndarray) -> np.ndarray:
     return out / len(trees)
 
 
-# ---- fidelity --------------------------------------------------------------------------------
-
-def fidelity(data: Data, folds: int = 5, family: str = DEFAULT_FAMILY,
-             targets: Sequence[str] | None = None) -> dict[str, Any]:
-    """Grouped k-fold CV: Spearman rho and R^2 per target, final epoch and mean over epochs."""
-    make_model(family)  # an unknown family fails before any work
-    n_configs = len(np.unique(data.groups))
-    splits = folds_of(data, folds)
-    out: dict[str, Any] = {}
-    for target in targets or data.targets:
-        _, y_all, rows_all, epoch_all = data.rows(target)
-        oof = np.full(len(y_all), np.nan)
-        position = {(r, e): i for i, (r, e) in enumerate(zip(rows_all, epoch_all, strict=True))}
-        for train, test in splits:
-            x, y, _, _ = data.rows(target, train)
-            model = make_model(family).fit(x, y)
-            xt, _, rt, et = data.rows(target, test)
-            if len(xt):
-                idx = [position[(r, e)] for r, e in zip(rt, et, strict=True)]
-                oof[idx] = model.predict(xt)
-        truth, pred = backward(target, y_all), backward(target, oof)
-        per_epoch = [_scores(truth[epoch_all == e], pred[epoch_all == e])
-                     for e in sorted(set(epoch_all.tolist()))]
-        final = _scores(truth[epoch_all == data.epochs], pred[epoch_all == data.epochs])
-        out[target] = {
-            "rho_final": final[0], "r2_final": final[1],
-            "rho_mean": _mean([s[0] for s in per_epoch]),
-            "r2_mean": _mean([s[1] for s in per_epoch]),
-            "repeat_rho": repeat_rho(data, target),
-            "rows": int(np.sum(epoch_all == data.epochs)),
-        }
-    return {"folds": folds, "grouped_by": "config_id", "family": family,
-            "configs": n_configs, "objectives": out}
-
-
-def folds_of(data: Data, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, test) row indices of grouped k-fold CV: a config's rows (every seed) are all
-    in one test fold, never in that fold's training rows."""
-    from sklearn.model_selection import GroupKFold
-
-    n_configs = len(np.unique(data.groups))
-    if not 2 <= folds <= n_configs:
-        raise UsageError(f"--folds must be 2..{n_configs} (the ok configs), got {folds}")
-    return list(GroupKFold(n_splits=folds).split(data.x, groups=data.groups))
-
-
-def _scores(truth: np.ndarray, pred: np.ndarray) -> tuple[float | None, float | None]:
-    from scipy.stats import spearmanr
-    from sklearn.metrics import r2_score
-
-    if len(truth) < 3 or np.all(truth == truth[0]):
-        return None, None
-    return float(spearmanr(truth, pred).statistic), float(r2_score(truth, pred))
-
-
-def _mean(values: list[float | None]) -> float | None:
-    kept = [v for v in values if v is not None]
-    return float(np.mean(kept)) if kept else None
-
-
-def repeat_rho(data: Data, target: str) -> float | None:
-    """Spearman rho between two seeds of the repeated configs at the final epoch: the ceiling
-    the measurement noise sets on any model's rho (None below 5 repeated configs)."""
-    from scipy.stats import spearmanr
-
-    final = data.curves[target][:, -1] if target in data.curves else data.values[target]
-    pairs = []
-    for g in np.unique(data.groups):
-        idx = np.flatnonzero(data.groups == g)
-        if len(idx) >= 2 and np.all(np.isfinite(final[idx[:2]])):
-            pairs.append(final[idx[:2]])
-    if len(pairs) < 5:
-        return None
-    a, b = np.array(pairs).T
-    if np.all(a == a[0]) or np.all(b == b[0]):
-        return None
-    return float(spearmanr(a, b).statistic)
-
-
-# ---- the fitted surrogate --------------------------------------------------------------------
-
 class Surrogate:
     """One regressor per target, fitted on first use; batch predictions at any epoch."""
 
@@ -433,8 +349,6 @@ def infeasible_summary(data: Data) -> dict[str, Any]:
     return {"failed_configs": n, "statuses": reasons, "model": how}
 
 
-# ---- the problem -----------------------------------------------------------------------------
-
 class SurrogateProblem:
     """A surrogate as an objective function over the suite's real Optuna distributions, with
     `TabularProblem`'s interface, so `protocol.run_strategy` and `analyse` work unchanged."""
@@ -504,235 +418,3 @@ class SurrogateProblem:
         if not self.front:
             return np.empty((0, 0))
         return np.vstack([self.all_points(), self.front["low"], self.front["high"]])
-
-
-# ---- the reference front ---------------------------------------------------------------------
-
-def _decode(space: dict[str, Any], units: np.ndarray) -> list[dict[str, Any]]:
-    from mobench.compare.curves import _value  # the mapping the table's sampling used
-
-    names = list(space)
-    return [{n: _value(space[n], u) for n, u in zip(names, row, strict=True)} for row in units]
-
-
-def reference_front(surrogate: Surrogate, objectives: tuple[Objective, ...],
-                    evaluations: int | None = None, seed: int = 0) -> dict[str, Any]:
-    """The median front of a large mixed run: half uniform random configs, half an NSGA-II
-    (rank and crowding selection, uniform crossover, Gaussian mutation in the unit cube)
-    seeded with the random half's best; predictions in batches."""
-    from mobench.pareto import nondominated
-
-    surrogate.check_targets(objectives)
-    evaluations = evaluations or FRONT_EVALUATIONS
-    targets = [column(o.name) for o in objectives]
-    space = surrogate.space
-    rng = np.random.default_rng(seed)
-    d = len(space)
-
-    def evaluate(units: np.ndarray) -> np.ndarray:
-        configs = _decode(space, units)
-        pred = surrogate.predict(configs, targets)
-        points = np.column_stack([[o.minimized(v) for v in pred[t]]
-                                  for o, t in zip(objectives, targets, strict=True)])
-        points[surrogate.failing(configs)] = np.nan
-        return points
-
-    half = evaluations // 2
-    units = rng.random((half, d))
-    points = evaluate(units)
-    seen_u, seen_p = [units], [points]
-    pop_size = 100
-    pop_u, pop_p = _select(units, points, pop_size)
-    for _ in range(max(0, (evaluations - half) // pop_size)):
-        children = _offspring(pop_u, pop_p, pop_size, rng)
-        child_p = evaluate(children)
-        seen_u.append(children)
-        seen_p.append(child_p)
-        pop_u, pop_p = _select(np.vstack([pop_u, children]), np.vstack([pop_p, child_p]),
-                               pop_size)
-    allp = np.vstack(seen_p)
-    allp = allp[np.all(np.isfinite(allp), axis=1)]
-    front = nondominated(allp)
-    front = front[np.lexsort(front.T[::-1])]
-    return {"objectives": [o.name for o in objectives], "evaluations": int(len(np.vstack(seen_u))),
-            "feasible": int(len(allp)), "method": "random + NSGA-II, median predictions",
-            "seed": seed, "space": "minimisation (maximised objectives negated)",
-            "points": front.tolist(), "low": allp.min(axis=0).tolist(),
-            "high": allp.max(axis=0).tolist()}
-
-
-def _rank_crowding(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from mobench.pareto import pareto_ranks
-
-    finite = np.all(np.isfinite(points), axis=1)
-    ranks = np.full(len(points), np.iinfo(np.int32).max, dtype=np.int64)
-    if finite.any():
-        ranks[finite] = pareto_ranks(points[finite])
-    crowd = np.zeros(len(points))
-    for r in np.unique(ranks[finite]):
-        idx = np.flatnonzero(ranks == r)
-        for k in range(points.shape[1]):
-            order = idx[np.argsort(points[idx, k])]
-            span = points[order[-1], k] - points[order[0], k] or 1.0
-            crowd[order[0]] = crowd[order[-1]] = np.inf
-            crowd[order[1:-1]] += (points[order[2:], k] - points[order[:-2], k]) / span
-    return ranks, crowd
-
-
-def _select(units, points, size):
-    ranks, crowd = _rank_crowding(points)
-    order = np.lexsort((-crowd, ranks))[:size]
-    return units[order], points[order]
-
-
-def _offspring(units, points, size, rng):
-    ranks, crowd = _rank_crowding(points)
-    a, b = rng.integers(len(units), size=(2, 2 * size))
-    better = (ranks[a] < ranks[b]) | ((ranks[a] == ranks[b]) & (crowd[a] >= crowd[b]))
-    parents = np.where(better, a, b).reshape(2, size)
-    mask = rng.random((size, units.shape[1])) < 0.5
-    children = np.where(mask, units[parents[0]], units[parents[1]])
-    mutate = rng.random(children.shape) < max(1.0 / units.shape[1], 0.1)
-    children = children + mutate * rng.normal(0.0, 0.1, children.shape)
-    return np.clip(children, 0.0, 1.0 - 1e-12)
-
-
-# ---- the document ----------------------------------------------------------------------------
-
-def default_document_path(header: dict[str, Any]) -> Path:
-    dataset = (header.get("dataset") or {}).get("name", "data")
-    return Path("results") / "surrogates" / f"{header['suite']}-{dataset}.json"
-
-
-def front_key(objectives: Sequence[Objective]) -> str:
-    return ",".join(o.name for o in objectives)
-
-
-def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
-                   folds: int = 5, family: str | None = None,
-                   document_path: Path | None = None, refresh_fidelity: bool = False,
-                   provenance: Callable[[], dict[str, Any]] = dict,
-                   on_line: Callable[[str], None] = print
-                   ) -> tuple[Surrogate, dict[str, Any], Path, bool]:
-    """(surrogate, its document, the document's path, whether the document changed).
-
-    A stored document of the same table content and model family (`None`: the stored one,
-    else the default) is reused (its fidelity and fronts); otherwise the fidelity is measured
-    afresh and the fronts dropped, said in a line.
-    Nothing is written here: the caller writes the document when it changed.
-    """
-    from mobench.compare.curves import load_curves
-    from mobench.documents import read_json
-
-    if family is not None:
-        make_model(family)
-    header, frame = load_curves(table)
-    check_table(header, frame, suite, table)
-    data = Data(header, frame)
-    data.check_targets(objectives)
-    n_configs = len(np.unique(data.groups))
-    if not 2 <= folds <= n_configs:
-        raise UsageError(f"--folds must be 2..{n_configs} (the ok configs), got {folds}")
-    digest = table_hash(header, frame)
-    path = document_path or default_document_path(header)
-    stored = None
-    if path.exists():
-        stored = read_json(path)
-        try:
-            check_document(stored, KIND)
-        except UsageError as exc:
-            raise UsageError(f"{path}: {exc}") from None
-    family = family or (stored or {}).get("model", {}).get("family") or DEFAULT_FAMILY
-    make_model(family)
-    reason = None
-    if stored is None:
-        reason = f"no surrogate document at {path}"
-    elif stored.get("table", {}).get("sha256") != digest:
-        reason = (f"{path} was fitted to other content of {table} (sha256 "
-                  f"{str(stored.get('table', {}).get('sha256'))[:12]} there, {digest[:12]} now)")
-    elif stored.get("model", {}).get("family") != family:
-        reason = f"{path} holds a {stored['model'].get('family')} surrogate, not {family}"
-    elif refresh_fidelity and stored.get("fidelity", {}).get("folds") != folds:
-        reason = f"{path} holds {stored['fidelity'].get('folds')}-fold fidelity, not {folds}"
-    surrogate = Surrogate(data, family)
-    if reason is None:
-        on_line(f"surrogate {path}: table content unchanged (sha256 {digest[:12]}), refitted "
-                f"{family} deterministically")
-        return surrogate, stored, path, False
-    on_line(f"{reason}: fitting {family} and measuring {folds}-fold grouped fidelity on "
-            f"{len(np.unique(data.groups))} configs")
-    document = {
-        "schema_version": SCHEMA_VERSION, "kind": KIND, "suite": suite.name,
-        "suite_version": suite.version, "dataset": header.get("dataset"),
-        "table": {"path": str(table), "sha256": digest, "rows": int(len(frame)),
-                  "ok_configs": int(len(np.unique(data.groups))), "epochs": data.epochs,
-                  "header_provenance": header.get("provenance")},
-        "model": {"family": family, "random_state": RANDOM_STATE, "features": [
-            *data.encoder.columns, "epoch (curves only)"], "log_targets": sorted(
-                LOG_TARGETS & set(data.targets)), "columns": dict(COLUMN),
-            "stored": "no model file: refitted deterministically when loaded"},
-        "fidelity": fidelity(data, folds, family),
-        "noise": noise_summary(surrogate),
-        "infeasible": infeasible_summary(data),
-        "space": header.get("space"),
-        "fronts": {},
-        "provenance": provenance(),
-    }
-    return surrogate, document, path, True
-
-
-def noise_summary(surrogate: Surrogate) -> dict[str, Any]:
-    pools = surrogate.residuals
-    return {"model": "median: the prediction; sample: plus a residual of the measured repeats",
-            "repeated_configs": int(sum(np.bincount(surrogate.data.groups) >= 2)),
-            "spread_final": {t: (float(np.std(p[:, -1])) if len(p) else None)
-                             for t, p in pools.items()},
-            "scale": {t: "log" if t in LOG_TARGETS else "linear" for t in pools}}
-
-
-def ensure_front(surrogate: Surrogate, document: dict[str, Any],
-                 objectives: tuple[Objective, ...],
-                 on_line: Callable[[str], None] = print) -> tuple[dict[str, Any], bool]:
-    """The stored reference front of this objective set, computed and stored when absent."""
-    import time
-
-    key = front_key(objectives)
-    if key in document.get("fronts", {}):
-        return document["fronts"][key], False
-    surrogate.check_targets(objectives)
-    t0 = time.perf_counter()
-    front = reference_front(surrogate, objectives)
-    on_line(f"reference front for {key}: {len(front['points'])} points from "
-            f"{front['evaluations']} evaluations in {time.perf_counter() - t0:.1f} s")
-    document.setdefault("fronts", {})[key] = front
-    return front, True
-
-
-def fidelity_rows(document: dict[str, Any]) -> list[list[str]]:
-    def f(v):
-        return "-" if v is None else f"{v:.3f}"
-
-    return [[name, f(s["rho_final"]), f(s["r2_final"]), f(s["rho_mean"]), f(s["r2_mean"]),
-             f(s.get("repeat_rho"))]
-            for name, s in document["fidelity"]["objectives"].items()]
-
-
-def run_all(surrogate: Surrogate, objectives: tuple[Objective, ...], noise: str,
-            strategies: Sequence[str], seeds: int, budget: int, front: dict[str, Any],
-            on_line: Callable[[str], None] = print):
-    """Every strategy x seed on the surrogate (one fitted surrogate, this process)."""
-    import time
-
-    from mobench.compare.protocol import run_strategy
-
-    traces, timing = [], {}
-    for name in strategies:
-        t0 = time.perf_counter()
-        for seed in range(seeds):
-            problem = SurrogateProblem(surrogate, objectives, noise=noise, seed=seed,
-                                       front=front)
-            traces.append(run_strategy(problem, name, seed, budget, objectives,
-                                       cost=lambda trial, _, p=problem: p.cost(trial)))
-        timing[name] = time.perf_counter() - t0
-        on_line(f"{name}: {seeds} seeds x {budget} trials in {timing[name]:.2f} s")
-    return traces, timing
