@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from optuna.distributions import IntDistribution
 
 from mobench.compare.replay import NOISE_MODELS, TabularProblem
 from mobench.compare.tabular import config_key
@@ -47,10 +48,11 @@ def test_noise_models_and_messages() -> None:
         problem.check_space({"units"})
     with pytest.raises(UsageError, match="grid key 'zz' appears only in the strategy's space"):
         problem.check_space({"units", "lr", "zz"})
-    with pytest.raises(UsageError, match=r"grid key 'units': 9 is not a grid value \[8, 16\]"):
-        problem.row({"units": 9, "lr": 0.1})
+    with pytest.raises(UsageError, match=r"grid key 'units': 32 is not a grid value \[8, 16\]"):
+        problem.row({"units": 32, "lr": 0.1})  # outside the axis: nothing to snap to
+    assert problem.row({"units": 9, "lr": 0.1}) == problem.row({"units": 8, "lr": 0.1})
     assert set(problem.distributions) == {"units", "lr"}
-    assert problem.distributions["units"].choices == (8, 16)
+    assert problem.distributions["units"] == IntDistribution(8, 16)  # a numeric axis: a range
 
 
 def test_replayed_values_infeasible_rows_costs_and_points() -> None:
