@@ -305,16 +305,16 @@ class Mutator(ast.NodeTransformer):
         return node
 
     def visit_BinOp(self, node):  # noqa: N802
-        new = BINOP_SWAP.get(type(node.op))
-        if new and self.point(node, f"`{SYMBOL[type(node.op)]}` -> `{SYMBOL[new]}`"):
-            node.op = new()
-            return node
-        self.generic_visit(node)
-        return node
+        return self._swap_operator(node, "")
 
     def visit_AugAssign(self, node):  # noqa: N802
+        return self._swap_operator(node, "=")
+
+    def _swap_operator(self, node, suffix: str):
+        """`a + b` -> `a - b` (and `+=` -> `-=`), ... one mutation point per operator."""
         new = BINOP_SWAP.get(type(node.op))
-        if new and self.point(node, f"`{SYMBOL[type(node.op)]}=` -> `{SYMBOL[new]}=`"):
+        if new and self.point(node, f"`{SYMBOL[type(node.op)]}{suffix}` -> "
+                                    f"`{SYMBOL[new]}{suffix}`"):
             node.op = new()
             return node
         self.generic_visit(node)
