@@ -12,6 +12,7 @@ from mobench.compare import surrogate as sg
 from mobench.compare.curves import csv_fields, load_curves, sample_configs
 from mobench.compare.surrogate_fidelity import fidelity, folds_of
 from mobench.compare.surrogate_front import reference_front
+from mobench.compare.surrogate_problem import SurrogateProblem
 from mobench.documents import write_json
 from mobench.errors import UsageError
 from mobench.objectives import parse_objectives
@@ -146,9 +147,9 @@ class FakeTrial:
 def test_median_noise_is_deterministic_and_sample_noise_draws_measured_residuals(surrogate):
     config = sample_configs(surrogate.space, 1, method="random", seed=9)[0]
     trial = FakeTrial(config)
-    median = [sg.SurrogateProblem(surrogate, OBJ2, seed=s)(trial).values for s in (0, 1)]
+    median = [SurrogateProblem(surrogate, OBJ2, seed=s)(trial).values for s in (0, 1)]
     assert median[0] == median[1]
-    draws = [sg.SurrogateProblem(surrogate, OBJ2, noise="sample", seed=3) for _ in range(2)]
+    draws = [SurrogateProblem(surrogate, OBJ2, noise="sample", seed=3) for _ in range(2)]
     first = [draws[0](trial).values for _ in range(40)]
     assert first == [draws[1](trial).values for _ in range(40)]  # same seed, same draws
     base = draws[0].predicted(config)
@@ -163,14 +164,14 @@ def test_median_noise_is_deterministic_and_sample_noise_draws_measured_residuals
 def test_problem_exposes_the_headers_distributions_and_final_epoch_cost(table, surrogate):
     from optuna.distributions import json_to_distribution
 
-    problem = sg.SurrogateProblem(surrogate, OBJ2)
+    problem = SurrogateProblem(surrogate, OBJ2)
     header = json.loads(table.with_suffix(".json").read_text())
     assert problem.distributions == {k: json_to_distribution(json.dumps(v))
                                      for k, v in header["space"].items()}
     trial = FakeTrial(sample_configs(surrogate.space, 1, method="random", seed=2)[0])
     assert problem.cost(trial) == pytest.approx(problem(trial).values["train_time"])
     with pytest.raises(UsageError, match="outside the table's curves"):
-        sg.SurrogateProblem(surrogate, OBJ2, epoch=EPOCHS + 1)
+        SurrogateProblem(surrogate, OBJ2, epoch=EPOCHS + 1)
     with pytest.raises(UsageError, match="outside the table's curves"):
         surrogate.predict([trial.params], ["val_accuracy"], epoch=0)
 
@@ -199,9 +200,9 @@ def test_enough_failures_fit_a_failure_classifier(tmp_path):
     assert fitted.failure is not None
     risky = dict(sample_configs(fitted.space, 1, method="random", seed=1)[0],
                  learning_rate=0.0095)
-    assert "predicted to fail" in sg.SurrogateProblem(fitted, OBJ2)(FakeTrial(risky)) \
+    assert "predicted to fail" in SurrogateProblem(fitted, OBJ2)(FakeTrial(risky)) \
         .infeasible_reason
-    assert sg.SurrogateProblem(fitted, OBJ2)(FakeTrial(dict(risky, learning_rate=2e-4))).feasible
+    assert SurrogateProblem(fitted, OBJ2)(FakeTrial(dict(risky, learning_rate=2e-4))).feasible
     assert sg.Surrogate(sg.Data(*load_curves(write_table(tmp_path / "g.csv", n=40)))) \
         .failure is None  # no failures: ignored
 
@@ -301,7 +302,7 @@ def test_gan_quality_measured_at_checkpoints_is_fitted_there(tmp_path):
     data = sg.Data(*load_curves(path))
     fcd = data.curves["fcd"]
     assert np.isnan(fcd[:, [0, 2, 3]]).all() and np.isfinite(fcd[:, [1, 4]]).all()
-    problem = sg.SurrogateProblem(sg.Surrogate(data), parse_objectives("fcd,train_time"))
+    problem = SurrogateProblem(sg.Surrogate(data), parse_objectives("fcd,train_time"))
     small, large = (FakeTrial(dict(sample_configs(space, 1, seed=1)[0], units_0=u))
                     for u in (32, 512))
     assert problem(small).values["fcd"] > problem(large).values["fcd"]

@@ -19,8 +19,9 @@ fidelity, the reference fronts and the table's content hash; loading refits dete
 (fixed `random_state`, one thread), and a table whose hash differs is refitted and its
 fidelity and fronts recomputed.
 
-The fidelity lives in `surrogate_fidelity`, the reference front in `surrogate_front`, the
-document and the comparison runs in `surrogate_store`.
+The problem a strategy runs on lives in `surrogate_problem`, the fidelity in
+`surrogate_fidelity`, the reference front in `surrogate_front`, the document and the
+comparison runs in `surrogate_store`.
 
 Noise: `median` answers the model's prediction (deterministic); `sample` adds one residual
 drawn with the run's seeded generator from the measured repeats (a config's seeds minus their
@@ -40,7 +41,6 @@ import numpy as np
 
 from mobench.errors import UsageError
 from mobench.objectives import Objective
-from mobench.study.outcome import TrialOutcome
 
 KIND = "surrogate"
 FAMILIES = ("extra-trees", "random-forest", "hist-gb")
@@ -347,74 +347,3 @@ def infeasible_summary(data: Data) -> dict[str, Any]:
         how = (f"ignored: {n} failed configs, fewer than the {MIN_FAILURES} a failure "
                "classifier needs; every config is predicted feasible")
     return {"failed_configs": n, "statuses": reasons, "model": how}
-
-
-class SurrogateProblem:
-    """A surrogate as an objective function over the suite's real Optuna distributions, with
-    `TabularProblem`'s interface, so `protocol.run_strategy` and `analyse` work unchanged."""
-
-    constraints = ()
-
-    def __init__(self, surrogate: Surrogate, objectives: tuple[Objective, ...],
-                 noise: str = "median", seed: int = 0, epoch: int | None = None,
-                 front: dict[str, Any] | None = None) -> None:
-        if noise not in NOISE_MODELS:
-            raise UsageError(f"unknown noise model {noise!r}; valid: {', '.join(NOISE_MODELS)}")
-        surrogate.check_targets(objectives)
-        self.surrogate = surrogate
-        self.objectives = objectives
-        self.noise = noise
-        self.epoch = surrogate.check_epoch(epoch)
-        self.rng = np.random.default_rng(seed)
-        self.distributions = dict(surrogate.space)
-        self.front = front
-        self.targets = [column(o.name) for o in objectives]
-        self._cache: dict[str, dict[str, float]] = {}
-
-    def predicted(self, params: dict[str, Any]) -> dict[str, float]:
-        """Median predictions on the fitted scale for one config (cached), cost included."""
-        key = json.dumps(params, sort_keys=True, default=str)
-        if key not in self._cache:
-            targets = list(dict.fromkeys([*self.targets, "train_time"]))
-            scaled = self.surrogate.predict_scaled([params], targets, self.epoch)
-            self._cache[key] = {t: float(v[0]) for t, v in scaled.items()}
-        return self._cache[key]
-
-    def values(self, params: dict[str, Any]) -> dict[str, float]:
-        scaled = dict(self.predicted(params))
-        if self.noise == "sample":
-            pools = self.surrogate.residuals
-            n = min(len(pools[t]) for t in self.targets)
-            if n:
-                j = int(self.rng.integers(n))
-                for t in self.targets:
-                    pool = pools[t]
-                    scaled[t] += pool[j, min(self.epoch, pool.shape[1]) - 1]
-        return {o.name: float(backward(t, scaled[t]))
-                for o, t in zip(self.objectives, self.targets, strict=True)}
-
-    def __call__(self, trial) -> TrialOutcome:
-        params = dict(trial.params)
-        if self.surrogate.failure is not None and self.surrogate.failing([params])[0]:
-            return TrialOutcome({}, infeasible_reason="predicted to fail (the table's failed "
-                                                      "configs)")
-        return TrialOutcome(self.values(params))
-
-    def cost(self, trial) -> float:
-        """Predicted training seconds of this config at the final epoch."""
-        params = dict(trial.params)
-        if self.epoch == self.surrogate.epochs:
-            return float(backward("train_time", self.predicted(params)["train_time"]))
-        scaled = self.surrogate.predict_scaled([params], ["train_time"])["train_time"]
-        return float(backward("train_time", scaled[0]))
-
-    def all_points(self) -> np.ndarray:
-        """The reference front's points (minimisation space)."""
-        return np.asarray(self.front["points"], dtype=float) if self.front else np.empty((0, 0))
-
-    def reference_points(self) -> np.ndarray:
-        """Points whose bounds are the whole problem's (the front plus the bounds of every
-        evaluation of the reference run): the normalisation a table's every config gives."""
-        if not self.front:
-            return np.empty((0, 0))
-        return np.vstack([self.all_points(), self.front["low"], self.front["high"]])

@@ -18,7 +18,6 @@ from mobench.compare.surrogate import (
     RANDOM_STATE,
     Data,
     Surrogate,
-    SurrogateProblem,
     check_table,
     infeasible_summary,
     make_model,
@@ -26,6 +25,7 @@ from mobench.compare.surrogate import (
 )
 from mobench.compare.surrogate_fidelity import fidelity
 from mobench.compare.surrogate_front import reference_front
+from mobench.compare.surrogate_problem import SurrogateProblem
 from mobench.errors import UsageError
 from mobench.objectives import Objective
 from mobench.records import SCHEMA_VERSION, check_document
