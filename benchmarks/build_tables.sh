@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# Sampled learning-curve tables for the four suites on digits, one after another.
-# Resumable: re-running continues each table where it stopped (rows already written are
-# skipped, a torn last line is repaired). One TF thread (intra and inter op) so that the
-# second core of the 2-core machine stays free. Settings and measured cost: see the commit
-# message that added this file and each table's JSON header.
-#   nohup bash benchmarks/build_tables.sh > /tmp/build_tables.log 2>&1 &
+# Sampled learning-curve tables for the four suites on digits. Resumable: re-running continues
+# each table where it stopped (rows already written are skipped, a torn last line is repaired).
+# One TF thread (intra and inter op) per build, pinned to one core with taskset, so two lanes
+# can build side by side on the 2-core machine without sharing a core:
+#   CPU=0 nohup bash benchmarks/build_tables.sh mnist-mlp mnist-gan > /tmp/lane0.log 2>&1 &
+#   CPU=1 nohup bash benchmarks/build_tables.sh mnist-cnn mnist-rnn > /tmp/lane1.log 2>&1 &
+# With no suite named, it builds all four one after another. Settings per suite below; the
+# measured cost per run is in each table's log lines and README's "Benchmark tables" section.
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$REPO/.venv/bin/python}
 OUT=${OUT:-$REPO/results/tables}
+CPU=${CPU:-}
 export PYTHONPATH=$REPO  # this checkout's mobench, even when PY is another checkout's venv
 export TF_CPP_MIN_LOG_LEVEL=2 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-
-exec 9>/tmp/build_tables.lock
-flock -n 9 || { echo "build_tables.sh: another build is running (/tmp/build_tables.lock)"; exit 2; }
 
 mkdir -p "$OUT"
 cd "$REPO" || exit 1
@@ -21,15 +21,29 @@ cd "$REPO" || exit 1
 build() {  # SUITE N EPOCHS [extra args...]
     local suite=$1 n=$2 epochs=$3
     shift 3
-    echo "=== $(date -u +%FT%TZ) $suite: --sample $n --epochs $epochs $*"
-    nice -n 10 "$PY" -m mobench table "$suite" --sample "$n" \
+    exec 9>"/tmp/build_tables-$suite.lock"
+    flock -n 9 || { echo "build_tables.sh: $suite is being built by another run"; return 2; }
+    local pin=()
+    [ -n "$CPU" ] && pin=(taskset -c "$CPU")
+    echo "=== $(date -u +%FT%TZ) $suite: --sample $n --epochs $epochs $* ${CPU:+(core $CPU)}"
+    "${pin[@]}" "$PY" -m mobench table "$suite" --sample "$n" \
         --epochs "$epochs" --dataset digits --threads 1 --method sobol --seed 0 \
         --repeat-every 5 --out "$OUT/$suite-digits-curves.csv" "$@"
     echo "=== $(date -u +%FT%TZ) $suite: exit $?"
+    exec 9>&-
 }
 
-build mnist-mlp 1024 10                 # full digits (1437 train): ~3.7 s/config
-build mnist-cnn 300 8 --limit 180       # ~17-24 s/run at 180 train examples
-build mnist-rnn 300 8 --limit 600       # ~15 s/run at 600 train examples
-build mnist-gan 100 15 --limit 360      # ~55 s/run at 360, fcd after epochs 3,6,9,12,15
-echo "=== $(date -u +%FT%TZ) all builds finished"
+suite_build() {
+    case $1 in
+        mnist-mlp) build mnist-mlp 800 10 ;;               # full digits (1437 train, 360 val)
+        mnist-cnn) build mnist-cnn 300 8 --limit 160 ;;    # 160 train, 40 val
+        mnist-rnn) build mnist-rnn 300 8 --limit 400 ;;    # 400 train, 100 val
+        mnist-gan) build mnist-gan 100 15 --limit 240 ;;   # fcd after epochs 3, 6, 9, 12, 15
+        *) echo "build_tables.sh: unknown suite '$1' (mnist-mlp, mnist-cnn, mnist-rnn, mnist-gan)"
+           return 2 ;;
+    esac
+}
+
+[ $# -eq 0 ] && set -- mnist-mlp mnist-cnn mnist-rnn mnist-gan
+for suite in "$@"; do suite_build "$suite"; done
+echo "=== $(date -u +%FT%TZ) all builds in this lane finished"
