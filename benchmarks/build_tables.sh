@@ -36,9 +36,9 @@ build() {  # SUITE N EPOCHS [extra args...]
 suite_build() {
     case $1 in
         mnist-mlp) build mnist-mlp 800 10 ;;               # full digits (1437 train, 360 val)
-        mnist-cnn) build mnist-cnn 300 8 --limit 160 ;;    # 160 train, 40 val
-        mnist-rnn) build mnist-rnn 300 8 --limit 400 ;;    # 400 train, 100 val
-        mnist-gan) build mnist-gan 100 15 --limit 240 ;;   # fcd after epochs 3, 6, 9, 12, 15
+        mnist-cnn) build mnist-cnn 300 8 --limit 100 ;;    # 100 train, 25 val
+        mnist-rnn) build mnist-rnn 300 8 --limit 240 ;;    # 240 train, 60 val
+        mnist-gan) build mnist-gan 100 15 --limit 120 ;;   # 120 train, 30 val; fcd after epochs 3, 6, 9, 12, 15
         *) echo "build_tables.sh: unknown suite '$1' (mnist-mlp, mnist-cnn, mnist-rnn, mnist-gan)"
            return 2 ;;
     esac
