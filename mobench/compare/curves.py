@@ -182,6 +182,7 @@ def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs
         row["time_curve"] = [float(t) for t in times]
         row["epochs_done"] = len(times)
         row["train_time"] = row["time_curve"][-1] if len(times) else None
+        row["peak_memory"] = run.peak_memory_bytes  # allocator peak while training (bytes)
         for name in GAN_CURVES if gan else CLASSIFIER_CURVES:
             row[f"{name}_curve"] = [e.get(name, math.nan) for e in recorder.logs]
         for name in GAN_QUALITY if gan else ():
@@ -210,7 +211,7 @@ def csv_fields(gan: bool) -> list[str]:
     curves = [*GAN_CURVES, *GAN_QUALITY] if gan else list(CLASSIFIER_CURVES)
     finals = list(GAN_QUALITY) if gan else ["val_accuracy", "val_loss"]
     return ["config_id", "seed", "repeat", "config", "status", "reason", "epochs_done",
-            *finals, "train_time", "params", "flops", "latency_p50", "wall_time",
+            *finals, "train_time", "params", "flops", "peak_memory", "latency_p50", "wall_time",
             "time_curve", *(f"{c}_curve" for c in curves)]
 
 

@@ -4,7 +4,7 @@ A curves table (`mobench.compare.curves`) samples the suite's whole search space
 fits one scikit-learn regressor per objective to it, with the epoch as an input for the
 curves (`val_accuracy`, `val_loss`, `train_time` = cumulative training seconds at an epoch,
 and a GAN's `fcd`, `classifier_score`, fitted at the header's `fcd_epochs`) and without for
-the per-config measurements (`params`, `flops`, `latency_p50`, which answers the catalogue's
+the per-config measurements (`params`, `flops`, `peak_memory`, `latency_p50`, which answers the catalogue's
 `latency`: both are the batch-1 inference p50). Features are the hyperparameters as live
 tuning sees them: numbers (the log of a log distribution), one-hot categoricals (a
 single-choice one is dropped). Positive cost targets and `val_loss` are fitted in log space.
@@ -50,8 +50,8 @@ CURVE_TARGETS = {"val_accuracy": "val_accuracy_curve", "val_loss": "val_loss_cur
                  "train_time": "time_curve", "fcd": "fcd_curve",
                  "classifier_score": "classifier_score_curve"}
 CHECKPOINTED = {"fcd", "classifier_score"}  # a GAN's quality, measured at `fcd_epochs` only
-CONFIG_TARGETS = ("params", "flops", "latency_p50")
-LOG_TARGETS = {"val_loss", "train_time", "params", "flops", "latency_p50", "fcd"}
+CONFIG_TARGETS = ("params", "flops", "peak_memory", "latency_p50")
+LOG_TARGETS = {"val_loss", "train_time", "params", "flops", "peak_memory", "latency_p50", "fcd"}
 BOUNDED = {"val_accuracy": (0.0, 1.0)}
 # catalogue objective -> table column (the table's batch-1 p50 is the catalogue's `latency`)
 COLUMN = {"latency": "latency_p50"}
