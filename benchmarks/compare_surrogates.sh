@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The committed surrogate comparisons: for each suite named (default: all four), fit the
+# surrogate to its curves table (fidelity by grouped 5-fold CV, reference fronts), then run
+# every strategy that runs here, 20 seeds x 50 trials, on two objective sets, and keep one
+# document per (suite, objective set) as results/comparisons/surrogate-SUITE-OBJ1+OBJ2.json.
+#   nohup bash benchmarks/compare_surrogates.sh mnist-mlp > /tmp/compare-mlp.log 2>&1 &
+# Summarise them: python benchmarks/comparison_table.py results/comparisons/surrogate-*.json
+set -eu
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+PY=${PY:-$REPO/.venv/bin/python}
+CPU=${CPU:-}
+STRATEGIES=${STRATEGIES:-random,nsga2,nsga3,motpe,pesa2,parego,kt-random,kt-bayes}
+THIRD=${THIRD:-peak_memory}  # the three-objective set's resource objective
+export PYTHONPATH=$REPO OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+cd "$REPO"
+pin=()
+[ -n "$CPU" ] && pin=(taskset -c "$CPU")
+
+first_objective() {
+    case $1 in mnist-gan) echo fcd ;; *) echo val_accuracy ;; esac
+}
+
+[ $# -eq 0 ] && set -- mnist-mlp mnist-cnn mnist-rnn mnist-gan
+for suite in "$@"; do
+    quality=$(first_objective "$suite")
+    for objectives in "$quality,train_time" "$quality,train_time,$THIRD"; do
+        echo "=== $(date -u +%FT%TZ) $suite: surrogate and reference front for $objectives"
+        "${pin[@]}" "$PY" -m mobench surrogate "$suite" --objectives "$objectives"
+        tmp=$(mktemp -d)
+        echo "=== $(date -u +%FT%TZ) $suite: compare on $objectives"
+        "${pin[@]}" "$PY" -m mobench compare "$suite" --problem surrogate \
+            --strategies "$STRATEGIES" --seeds 20 --budget 50 --checkpoints 10,20 \
+            --objectives "$objectives" --out "$tmp"
+        mv "$tmp"/compare-surrogate-*.json \
+            "results/comparisons/surrogate-$suite-${objectives//,/+}.json"
+        rmdir "$tmp"
+    done
+done
+echo "=== $(date -u +%FT%TZ) done"
