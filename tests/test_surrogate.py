@@ -306,3 +306,24 @@ def test_gan_quality_measured_at_checkpoints_is_fitted_there(tmp_path):
     small, large = (FakeTrial(dict(sample_configs(space, 1, seed=1)[0], units_0=u))
                     for u in (32, 512))
     assert problem(small).values["fcd"] > problem(large).values["fcd"]
+
+
+def test_multi_fidelity_strategies_on_a_surrogate_at_equal_training_seconds(table, tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sg, "FRONT_EVALUATIONS", 1000)
+    assert main(["compare", "mnist-mlp", "--problem", "surrogate", "--table", str(table),
+                 "--strategies", "random,mo-asha,mo-hyperband:motpe", "--seeds", "2",
+                 "--budget", "40", "--budget-seconds", "80", "--out", "cmp"]) == 0
+    [doc] = list((tmp_path / "cmp").glob("compare-surrogate-*.json"))
+    result = json.loads(doc.read_text())
+    assert result["problem"]["budget_seconds"] == 80
+    runs = {s: [r for r in result["runs"] if r["strategy"] == s] for s in result["strategies"]}
+    for strategy_runs in runs.values():
+        assert all(0 < r["cumulative_cost_s"][-1] <= 80 for r in strategy_runs)
+    asha = runs["mo-asha"]
+    assert all(set(r["epochs"]) <= {1, 3, EPOCHS} and r["rungs"]["1"] > r["rungs"]["3"]
+               for r in asha)
+    # stopping early buys more configurations for the same training seconds
+    assert min(len(r["epochs"]) for r in asha) > max(len(r["cumulative_cost_s"])
+                                                     for r in runs["random"])

@@ -20,6 +20,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from mobench.objectives import parse_objectives
     from mobench.profiling.hardware import fingerprint
     from mobench.strategies import strategy_names
+    from mobench.strategies.multifidelity import is_multi_fidelity, parse_multi_fidelity
     from mobench.suites import get_suite
 
     suite = get_suite(args.suite, args.suites_dir)
@@ -33,11 +34,17 @@ def run_compare(args: argparse.Namespace) -> int:
     if beyond:
         raise UsageError(f"--checkpoints {beyond[0]} is beyond --budget {args.budget}: "
                          "checkpoints are trial counts within the budget")
+    multi_fidelity = [n for n in names if is_multi_fidelity(n)]
     for name in names:
-        if name not in strategy_names():
+        if is_multi_fidelity(name):
+            parse_multi_fidelity(name)
+        elif name not in strategy_names():
             from mobench.errors import unknown_name
 
             raise unknown_name("strategy", name, strategy_names())
+    if multi_fidelity and args.problem != "surrogate":
+        raise UsageError(f"strategy {multi_fidelity[0]!r} stops trials early and needs learning "
+                         "curves: use --problem surrogate (a curves table's surrogate)")
     objectives = parse_objectives(args.objectives or suite.objectives)
     skip_unusable = args.strategies == ["all"]
     check_output(args.out, "--out", folder=True)
@@ -65,7 +72,8 @@ def run_compare(args: argparse.Namespace) -> int:
 
     with sigterm_as_interrupt():  # SIGTERM stops the worker processes as Ctrl-C does
         traces, timing = replay_all(str(path), [o.name for o in objectives], args.noise,
-                                    names, args.seeds, args.budget, jobs=args.jobs, on_line=log)
+                                    names, args.seeds, args.budget, jobs=args.jobs, on_line=log,
+                                    budget_seconds=args.budget_seconds)
     all_points = problem.all_points()
     analysis = analyse(traces, objectives, reference_points=all_points, true_front=all_points,
                        checkpoints=args.checkpoints)
@@ -99,12 +107,15 @@ def usable_strategies(names: list[str], objectives, skip_unusable: bool) -> list
     """The strategies whose sampler can be built here (gp needs torch), checked before any
     run: an unusable one named explicitly is an error; under `all` it is skipped, said once."""
     from mobench.strategies import make_sampler
+    from mobench.strategies.multifidelity import is_multi_fidelity, parse_multi_fidelity
 
     directions = [o.direction.value for o in objectives]
     usable = []
     for name in names:
         try:
-            if name != "grid":  # needs the problem's grid; always available
+            if is_multi_fidelity(name):
+                make_sampler(parse_multi_fidelity(name).proposer, seed=0, directions=directions)
+            elif name != "grid":  # needs the problem's grid; always available
                 make_sampler(name, seed=0, directions=directions)
         except UsageError as exc:
             if not skip_unusable:
@@ -147,7 +158,8 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
             for seed in range(args.seeds):
                 traces.append(run_strategy(
                     evaluator, name, seed, args.budget, objectives, grid=grid,
-                    cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0))))
+                    cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0)),
+                    budget_seconds=args.budget_seconds))
                 progress.advance(status=f"{name} seed {seed}: {args.budget} trainings")
             timing[name] = time.perf_counter() - t0
     analysis = analyse(traces, objectives, checkpoints=args.checkpoints)
@@ -219,12 +231,13 @@ def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objecti
     log(f"comparing {', '.join(names)} on the surrogate of {path}: {args.seeds} seeds x "
         f"{args.budget} trials")
     traces, timing = run_all(surrogate, objectives, args.noise, names, args.seeds,
-                             args.budget, front, on_line=log)
+                             args.budget, front, on_line=log, budget_seconds=args.budget_seconds)
     points = np.asarray(front["points"], dtype=float)
     analysis = analyse(traces, objectives,
                        reference_points=np.vstack([points, front["low"], front["high"]]),
                        true_front=points, checkpoints=args.checkpoints)
     problem = {"kind": "surrogate", "table": str(path), "noise": args.noise,
+               "budget_seconds": args.budget_seconds,
                "configs": document["table"]["ok_configs"], "dataset": document.get("dataset"),
                "table_sha256": document["table"]["sha256"], "surrogate": str(out),
                "model": document["model"]["family"], "fidelity": document["fidelity"],

@@ -209,8 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
                    help="extra folder of suite TOML files (repeatable)")
     c.add_argument("--strategies", type=csv_list, default=["all"],
-                   help="comma-separated strategy names, or all (default)")
+                   help="comma-separated strategy names, or all (default: every sampler); "
+                   "mo-asha and mo-hyperband[:SAMPLER] stop trials early (--problem surrogate)")
     c.add_argument("--budget", type=positive_int, default=30, help="trials per run (default 30)")
+    c.add_argument("--budget-seconds", type=positive_float, default=None, metavar="S",
+                   help="also end each run before its training seconds pass S (equal compute;"
+                   " a multi-fidelity trial stopped early costs only the epochs it used)")
     c.add_argument("--seeds", type=positive_int, default=None,
                    help="seeds per strategy (default 10; 20 with --problem surrogate)")
     source = c.add_mutually_exclusive_group()

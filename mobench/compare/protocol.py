@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,13 +33,24 @@ class RunTrace:
     feasible: list[bool]
     cost_s: list[float]
     overhead_s: list[float]
+    epochs: list[int] = field(default_factory=list)  # multi-fidelity: epoch each trial reached
+    rungs: dict[str, int] = field(default_factory=dict)  # multi-fidelity: trials per rung epoch
 
 
 def run_strategy(problem, strategy: str, seed: int, budget: int,
                  objectives: tuple[Objective, ...], grid: dict | None = None,
-                 cost: Callable[[Any, Any], float] | None = None) -> RunTrace:
-    """`budget` ask/evaluate/tell rounds of one strategy on `problem` (a trial -> outcome)."""
+                 cost: Callable[[Any, Any], float] | None = None,
+                 budget_seconds: float | None = None) -> RunTrace:
+    """`budget` ask/evaluate/tell rounds of one strategy on `problem` (a trial -> outcome);
+    with `budget_seconds`, fewer when the next trial's cost would pass that many seconds."""
     import optuna
+
+    from mobench.strategies.multifidelity import is_multi_fidelity
+
+    if is_multi_fidelity(strategy):
+        from mobench.compare.multifidelity import run_multi_fidelity
+
+        return run_multi_fidelity(problem, strategy, seed, budget, objectives, budget_seconds)
 
     from mobench.strategies import make_sampler
 
@@ -59,12 +70,15 @@ def run_strategy(problem, strategy: str, seed: int, budget: int,
             trial.set_constraint(key, violation)
         t0 = time.perf_counter()
         more = tell(study, trial, values)
+        spent = cost(trial, outcome) if cost else 0.0
+        if budget_seconds is not None and sum(costs) + spent > budget_seconds:
+            break
         overhead.append(asked + time.perf_counter() - t0)
         told.append(values)
         feasible.append(outcome.feasible)
         points.append([o.minimized(v) for o, v in zip(objectives, values, strict=True)]
                       if outcome.feasible else [float("nan")] * len(objectives))
-        costs.append(cost(trial, outcome) if cost else 0.0)
+        costs.append(spent)
         if not more:
             break
     return RunTrace(strategy, seed, points, feasible, costs, overhead)
@@ -102,6 +116,7 @@ def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
             "front": front.tolist(),  # normalised minimisation space, for attainment surfaces
             "infeasible_share": float(1 - np.mean(t.feasible)),
             "overhead_s_mean": float(np.mean(t.overhead_s)),
+            **({"epochs": list(t.epochs), "rungs": dict(t.rungs)} if t.epochs else {}),
         })
     points = sorted({*(c for c in checkpoints if 0 < c <= budget), budget})
     return {"normalisation": {"low": low.tolist(), "high": high.tolist(),
@@ -150,7 +165,7 @@ def comparison_document(*, suite: str, problem: dict[str, Any], objectives, stra
 
 
 def replay_run(table_path: str, objective_specs: list[str], noise: str, strategy: str,
-               seed: int, budget: int) -> RunTrace:
+               seed: int, budget: int, budget_seconds: float | None = None) -> RunTrace:
     """One (strategy, seed) replay, self-contained so it can run in a worker process."""
     from mobench.compare.replay import TabularProblem
     from mobench.compare.tabular import load_table
@@ -160,16 +175,17 @@ def replay_run(table_path: str, objective_specs: list[str], noise: str, strategy
     objectives = parse_objectives(objective_specs)
     problem = TabularProblem(header, frame, objectives, noise=noise, seed=seed)
     return run_strategy(problem, strategy, seed, budget, objectives, grid=problem.grid,
-                        cost=lambda trial, _: problem.cost(trial))
+                        cost=lambda trial, _: problem.cost(trial), budget_seconds=budget_seconds)
 
 
 def replay_all(table_path: str, objective_specs: list[str], noise: str,
                strategies: Sequence[str], seeds: int, budget: int, jobs: int = 1,
-               on_line: Callable[[str], None] = print) -> tuple[list[RunTrace], dict]:
+               on_line: Callable[[str], None] = print,
+               budget_seconds: float | None = None) -> tuple[list[RunTrace], dict]:
     """Every strategy x seed on a table, in `jobs` processes; also seconds per strategy."""
     from multiprocessing import get_context
 
-    tasks = [(table_path, list(objective_specs), noise, s, seed, budget)
+    tasks = [(table_path, list(objective_specs), noise, s, seed, budget, budget_seconds)
              for s in strategies for seed in range(seeds)]
     from mobench.console import Progress
 

@@ -4,11 +4,12 @@ A curves table (`mobench.compare.curves`) samples the suite's whole search space
 fits one scikit-learn regressor per objective to it, with the epoch as an input for the
 curves (`val_accuracy`, `val_loss`, `train_time` = cumulative training seconds at an epoch,
 and a GAN's `fcd`, `classifier_score`, fitted at the header's `fcd_epochs`) and without for
-the per-config measurements (`params`, `flops`, `peak_memory`, `latency_p50`, which answers the catalogue's
-`latency`: both are the batch-1 inference p50). Features are the hyperparameters as live
-tuning sees them: numbers (the log of a log distribution), one-hot categoricals (a
-single-choice one is dropped). Positive cost targets and `val_loss` are fitted in log space.
-The model family (extra trees) won on measured fidelity; see the README's "Surrogate problems".
+the per-config measurements (`params`, `flops`, `peak_memory`, `latency_p50`, which answers
+the catalogue's `latency`: both are the batch-1 inference p50). Features are the
+hyperparameters as live tuning sees them: numbers (the log of a log distribution), one-hot
+categoricals (a single-choice one is dropped). Positive cost targets and `val_loss` are
+fitted in log space. The model family (extra trees) won on measured fidelity; see the
+README's "Surrogate problems".
 
 Fidelity is measured by k-fold cross-validation grouped by config (a config's epochs and seeds
 never straddle train and test folds): Spearman rho and R^2 per objective, at the final epoch

@@ -145,7 +145,7 @@ def fidelity_rows(document: dict[str, Any]) -> list[list[str]]:
 
 def run_all(surrogate: Surrogate, objectives: tuple[Objective, ...], noise: str,
             strategies: Sequence[str], seeds: int, budget: int, front: dict[str, Any],
-            on_line: Callable[[str], None] = print):
+            on_line: Callable[[str], None] = print, budget_seconds: float | None = None):
     """Every strategy x seed on the surrogate (one fitted surrogate, this process)."""
     import time
 
@@ -158,7 +158,8 @@ def run_all(surrogate: Surrogate, objectives: tuple[Objective, ...], noise: str,
             problem = SurrogateProblem(surrogate, objectives, noise=noise, seed=seed,
                                        front=front)
             traces.append(run_strategy(problem, name, seed, budget, objectives,
-                                       cost=lambda trial, _, p=problem: p.cost(trial)))
+                                       cost=lambda trial, _, p=problem: p.cost(trial),
+                                       budget_seconds=budget_seconds))
         timing[name] = time.perf_counter() - t0
         on_line(f"{name}: {seeds} seeds x {budget} trials in {timing[name]:.2f} s")
     return traces, timing

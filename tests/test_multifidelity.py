@@ -1,0 +1,203 @@
+"""MO-ASHA / MO-Hyperband: rungs, the multi-objective promotion order, and replay on a toy
+learning-curve problem (TensorFlow-free, fast)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mobench.compare.protocol import analyse, run_strategy
+from mobench.errors import UsageError
+from mobench.objectives import parse_objectives
+from mobench.strategies.multifidelity import (
+    MultiFidelity,
+    Rungs,
+    bracket_weights,
+    brackets,
+    continues,
+    parse_multi_fidelity,
+    promotion_order,
+    rung_levels,
+)
+from mobench.study.outcome import TrialOutcome
+
+OBJECTIVES = parse_objectives(["val_accuracy", "train_time"])
+
+
+class CurveProblem:
+    """Two hyperparameters; accuracy rises along a learning curve towards a ceiling set by
+    `x`, and each epoch costs `1 + 4 * width` seconds: a cheap/accurate trade-off."""
+
+    constraints = ()
+    epochs = 10
+    first_epoch = 1
+
+    def __init__(self) -> None:
+        from optuna.distributions import FloatDistribution
+
+        self.distributions = {"x": FloatDistribution(0.0, 1.0),
+                              "width": FloatDistribution(0.0, 1.0)}
+        self.observed: list[tuple[dict, int]] = []
+
+    def curve(self, params: dict, epoch: int) -> tuple[float, float]:
+        ceiling = 0.5 + 0.45 * (1 - (params["x"] - 0.3) ** 2) * (0.6 + 0.4 * params["width"])
+        accuracy = ceiling * (1 - 0.5 ** epoch)
+        return accuracy, epoch * (1 + 4 * params["width"])
+
+    def observe(self, params: dict, epoch: int) -> tuple[TrialOutcome, float]:
+        self.observed.append((dict(params), epoch))
+        accuracy, seconds = self.curve(params, epoch)
+        return TrialOutcome({"val_accuracy": accuracy, "train_time": seconds}), seconds
+
+    def __call__(self, trial) -> TrialOutcome:
+        return self.observe(dict(trial.params), self.epochs)[0]
+
+    def cost(self, trial) -> float:
+        return self.curve(dict(trial.params), self.epochs)[1]
+
+
+def test_rung_levels_are_min_epochs_times_powers_of_eta_below_the_last_epoch():
+    assert rung_levels(10) == [1, 3, 9]
+    assert rung_levels(9) == [1, 3]
+    assert rung_levels(15, eta=3, min_epochs=3) == [3, 9]
+    assert rung_levels(8, eta=2) == [1, 2, 4]
+    assert rung_levels(1) == []
+    with pytest.raises(UsageError, match="eta >= 2"):
+        rung_levels(10, eta=1)
+
+
+def test_hyperband_brackets_start_one_rung_higher_each_and_follow_hyperbands_shares():
+    spec = MultiFidelity("mo-hyperband")
+    levels = brackets(spec, 10)
+    assert levels == [[1, 3, 9], [3, 9], [9], []]
+    assert brackets(MultiFidelity("mo-asha"), 10) == [[1, 3, 9]]
+    # n_s = ceil((s_max + 1) / (s + 1)) * eta**s for s = 3, 2, 1, 0 rungs: 27, 18, 6, 4
+    assert bracket_weights(levels).tolist() == pytest.approx(np.array([27, 18, 6, 4]) / 55)
+
+
+def test_promotion_order_sorts_fronts_first_then_by_hypervolume_contribution():
+    points = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0], [0.6, 0.6], [1.0, 1.0]])
+    order = promotion_order(points).tolist()
+    assert order[:3] == [1, 0, 2]  # the knee contributes most; the extremes tie (index order)
+    assert order[3:] == [3, 4]     # second front, then the dominated-by-all point
+
+
+def test_promotion_order_ignores_the_scale_of_an_objective():
+    rng = np.random.default_rng(3)
+    points = rng.random((25, 3))
+    scaled = points * np.array([1000.0, 0.001, 7.0]) + np.array([5.0, -2.0, 0.0])
+    assert promotion_order(points).tolist() == promotion_order(scaled).tolist()
+
+
+def test_a_trial_continues_only_in_the_top_third_of_its_rung():
+    assert continues([], [5.0, 5.0])
+    better = [[0.0, 0.0]] * 2
+    assert not continues(better, [1.0, 1.0])      # position 2 of 3
+    assert continues(better[:1] * 1, [-1.0, -1.0])  # dominates: position 0 of 2
+    line = [[i, 10.0 - i] for i in range(5)]        # 5 mutually non-dominated points
+    # the new point dominates everything: position 0 of 6 < 2
+    assert continues(line, [-1.0, -1.0])
+    # dominated by all but one: second front, position >= 4 of 6
+    assert not continues(line, [4.5, 10.5])
+
+
+def test_rungs_record_every_vector_and_count_trials_per_rung():
+    rungs = Rungs(MultiFidelity("mo-asha"), max_epochs=10, seed=0)
+    assert rungs.decide(0, 1, [1.0, 1.0])
+    assert not rungs.decide(0, 1, [2.0, 2.0])
+    assert rungs.decide(0, 3, [1.0, 1.0])
+    assert rungs.counts() == {"1": 2, "3": 1, "9": 0}
+
+
+@pytest.mark.parametrize("name, message", [
+    ("mo-asha:grid", "cannot propose"),
+    ("mo-asha:mo-hyperband", "cannot propose"),
+    ("mo-asha:", "name the sampler"),
+    ("mo-asha:tpe-ish", "unknown sampler of mo-asha"),
+    ("mo-ashaa", "unknown multi-fidelity strategy"),
+])
+def test_bad_multi_fidelity_names_get_one_line(name, message):
+    with pytest.raises(UsageError, match=message) as info:
+        parse_multi_fidelity(name)
+    assert "\n" not in str(info.value)
+
+
+def test_parse_names_the_proposing_sampler():
+    assert parse_multi_fidelity("mo-asha") == MultiFidelity("mo-asha", "random")
+    assert parse_multi_fidelity("mo-hyperband:motpe").proposer == "motpe"
+    assert parse_multi_fidelity("mo-asha:motpe").name == "mo-asha:motpe"
+
+
+def test_mo_asha_stops_most_configs_early_and_records_what_it_observed():
+    problem = CurveProblem()
+    trace = run_strategy(problem, "mo-asha", 0, 40, OBJECTIVES)
+    assert len(trace.points) == 40
+    assert set(trace.epochs) <= {1, 3, 9, 10}
+    stopped = [i for i, e in enumerate(trace.epochs) if e < 10]
+    assert len(stopped) >= 20  # about 2/3 stop at the first rung
+    assert trace.rungs["1"] == 40 and trace.rungs["3"] < trace.rungs["1"]
+    assert trace.rungs["9"] < trace.rungs["3"]
+    # a stopped config's point and cost are its vector at the epoch it stopped, not its final
+    finals = {}
+    for params, epoch in problem.observed:
+        finals.setdefault(tuple(sorted(params.items())), []).append(epoch)
+    configs = list(finals)
+    for i in stopped[:5]:
+        params = dict(configs[i])
+        accuracy, seconds = problem.curve(params, trace.epochs[i])
+        assert trace.points[i] == pytest.approx([-accuracy, seconds])
+        assert trace.cost_s[i] == pytest.approx(seconds)
+        assert max(finals[configs[i]]) == trace.epochs[i]  # never trained past its stop
+
+
+def test_mo_asha_spends_far_less_training_than_random_for_the_same_configs():
+    random = run_strategy(CurveProblem(), "random", 0, 40, OBJECTIVES,
+                          cost=lambda trial, _, p=CurveProblem(): p.cost(trial))
+    asha = run_strategy(CurveProblem(), "mo-asha", 0, 40, OBJECTIVES)
+    assert sum(asha.cost_s) < 0.5 * sum(random.cost_s)
+
+
+@pytest.mark.parametrize("strategy", ["random", "mo-asha", "mo-hyperband:motpe"])
+def test_budget_seconds_caps_the_training_seconds_of_a_run(strategy):
+    problem = CurveProblem()
+    trace = run_strategy(problem, strategy, 1, 1000, OBJECTIVES,
+                         cost=lambda trial, _: problem.cost(trial), budget_seconds=150.0)
+    assert 0 < sum(trace.cost_s) <= 150.0
+    assert len(trace.points) < 1000
+
+
+def test_mo_asha_beats_random_at_equal_training_seconds_on_the_toy_problem():
+    """What early stopping is for: at the same compute it has seen more configs, and its
+    median normalised HV over seeds is higher."""
+    def hv(strategy: str) -> list[float]:
+        traces = []
+        for seed in range(7):
+            problem = CurveProblem()
+            traces.append(run_strategy(problem, strategy, seed, 1000, OBJECTIVES,
+                                       cost=lambda trial, _, p=problem: p.cost(trial),
+                                       budget_seconds=200.0))
+        return traces
+
+    runs = hv("random") + hv("mo-asha")
+    analysis = analyse(runs, OBJECTIVES, reference_points=np.array([[-1.0, 0.0], [0.0, 50.0]]))
+    final = {}
+    for run in analysis["runs"]:
+        final.setdefault(run["strategy"], []).append(run["hypervolume"][-1])
+    assert np.median(final["mo-asha"]) > np.median(final["random"]) + 0.02
+    asha_runs = [r for r in analysis["runs"] if r["strategy"] == "mo-asha"]
+    assert all("rungs" in r and r["epochs"] for r in asha_runs)
+    assert all(math.isfinite(h) for r in analysis["runs"] for h in r["hypervolume"])
+
+
+def test_multi_fidelity_on_a_grid_table_is_refused_before_anything_runs(tmp_path, monkeypatch,
+                                                                        capsys):
+    from mobench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "mnist-mlp", "--strategies", "random,mo-asha"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("mobench: error: strategy 'mo-asha' stops trials early and needs learning "
+                   "curves: use --problem surrogate (a curves table's surrogate)\n")
+    assert not list(tmp_path.iterdir())
