@@ -327,3 +327,15 @@ def test_multi_fidelity_strategies_on_a_surrogate_at_equal_training_seconds(tabl
     # stopping early buys more configurations for the same training seconds
     assert min(len(r["epochs"]) for r in asha) > max(len(r["cumulative_cost_s"])
                                                      for r in runs["random"])
+    # the report shows what the comparison ran on: the fidelity, and the rungs reached
+    from mobench.report.build import build_report
+
+    build_report([tmp_path / "cmp"], tmp_path / "report", formats=["md"])
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert "Surrogate fidelity: extra-trees regressors, 5-fold" in page
+    assert "a surrogate of" in page and "at most 80 training seconds each" in page
+    rung_header = next(line for line in page.splitlines() if "reached epoch 1" in line)
+    assert "reached epoch 3" in rung_header and f"trained to epoch {EPOCHS}" in rung_header
+    asha_row = next(line for line in page.splitlines() if line.startswith("| mo-asha |"))
+    started, at_1, at_3, done = (float(c) for c in asha_row.strip("| ").split(" | ")[1:5])
+    assert started == at_1 > at_3 >= done

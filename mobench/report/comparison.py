@@ -90,13 +90,19 @@ def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame) -> lis
                       for o in doc.get("objectives") or [])
     scale = "as a fraction of the true front's" if norm.get(
         "hypervolume_normalised_by_true_front") else "in normalised objective space"
+    on = "a surrogate of" if problem.get("kind") == "surrogate" else "replayed on"
+    seconds = f", at most {problem['budget_seconds']:g} training seconds each" \
+        if number(problem.get("budget_seconds")) else ""
     out: list = [
         Heading(f"{doc.get('suite')}: {names or 'objectives not recorded'}"),
         Text(f"{rows['strategy'].nunique()} strategies x {doc.get('seeds', MISSING)} seeds x "
-             f"{doc.get('budget', MISSING)} trials, replayed on {problem.get('table', MISSING)}"
-             f" ({problem.get('configs', MISSING)} configs, noise "
-             f"{problem.get('noise', MISSING)}); hypervolume {scale}, reference point "
+             f"{doc.get('budget', MISSING)} trials{seconds}, {on} "
+             f"{problem.get('table', MISSING)} ({problem.get('configs', MISSING)} configs, "
+             f"noise {problem.get('noise', MISSING)}); hypervolume {scale}, reference point "
              f"{norm.get('reference_point', MISSING)}; file {source}.")]
+    from mobench.report.fidelity import fidelity_table, rung_table
+
+    out.extend(t for t in (fidelity_table(problem), rung_table(doc)) if t is not None)
     curves: dict[str, np.ndarray] = {}
     for run in doc["runs"]:
         curves.setdefault(str(run["strategy"]), [])
