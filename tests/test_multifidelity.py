@@ -153,8 +153,9 @@ def test_mo_asha_stops_most_configs_early_and_records_what_it_observed():
 
 
 def test_mo_asha_spends_far_less_training_than_random_for_the_same_configs():
-    random = run_strategy(CurveProblem(), "random", 0, 40, OBJECTIVES,
-                          cost=lambda trial, _, p=CurveProblem(): p.cost(trial))
+    problem = CurveProblem()
+    random = run_strategy(problem, "random", 0, 40, OBJECTIVES,
+                          cost=lambda trial, _: problem.cost(trial))
     asha = run_strategy(CurveProblem(), "mo-asha", 0, 40, OBJECTIVES)
     assert sum(asha.cost_s) < 0.5 * sum(random.cost_s)
 
@@ -201,3 +202,45 @@ def test_multi_fidelity_on_a_grid_table_is_refused_before_anything_runs(tmp_path
     assert err == ("mobench: error: strategy 'mo-asha' stops trials early and needs learning "
                    "curves: use --problem surrogate (a curves table's surrogate)\n")
     assert not list(tmp_path.iterdir())
+
+
+def test_syne_tune_domains_sample_inside_the_optuna_distributions():
+    pytest.importorskip("syne_tune")
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    from mobench.strategies.synetune import syne_domain
+
+    np.random.seed(0)
+    cases = [FloatDistribution(1e-4, 1e-1, log=True), FloatDistribution(0.0, 0.5, step=0.1),
+             FloatDistribution(0.0, 1.0), IntDistribution(32, 512, step=32),
+             IntDistribution(1, 3), IntDistribution(8, 256, log=True),
+             CategoricalDistribution(["relu", "tanh"])]
+    for distribution in cases:
+        domain = syne_domain(distribution)
+        values = [domain.sample() for _ in range(200)]
+        assert all(distribution._contains(distribution.to_internal_repr(v)) for v in values), \
+            distribution
+        assert len(set(values)) > 1
+
+
+def test_syne_tunes_moasha_runs_as_a_baseline_with_its_own_rungs():
+    pytest.importorskip("syne_tune")
+    first = run_strategy(CurveProblem(), "st-moasha", 3, 40, OBJECTIVES)
+    again = run_strategy(CurveProblem(), "st-moasha", 3, 40, OBJECTIVES)
+    assert first.points == again.points  # seeded: the same run twice
+    assert len(first.points) == 40 and set(first.epochs) <= {1, 3, 9, 10}
+    assert first.rungs["1"] == 40 and first.rungs["9"] < first.rungs["3"] < 40
+    stopped = [c for c, e in zip(first.cost_s, first.epochs, strict=True) if e < 10]
+    assert len(stopped) >= 20
+
+
+def test_syne_tune_missing_is_one_line(monkeypatch):
+    import importlib.util
+
+    from mobench.strategies.multifidelity import check_multi_fidelity
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "syne_tune" else real(name, *a))
+    with pytest.raises(UsageError, match="needs Syne Tune: pip install syne-tune"):
+        check_multi_fidelity("st-moasha")

@@ -20,7 +20,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from mobench.objectives import parse_objectives
     from mobench.profiling.hardware import fingerprint
     from mobench.strategies import strategy_names
-    from mobench.strategies.multifidelity import is_multi_fidelity, parse_multi_fidelity
+    from mobench.strategies.multifidelity import check_multi_fidelity, is_multi_fidelity
     from mobench.suites import get_suite
 
     suite = get_suite(args.suite, args.suites_dir)
@@ -37,7 +37,7 @@ def run_compare(args: argparse.Namespace) -> int:
     multi_fidelity = [n for n in names if is_multi_fidelity(n)]
     for name in names:
         if is_multi_fidelity(name):
-            parse_multi_fidelity(name)
+            check_multi_fidelity(name)
         elif name not in strategy_names():
             from mobench.errors import unknown_name
 
@@ -107,14 +107,16 @@ def usable_strategies(names: list[str], objectives, skip_unusable: bool) -> list
     """The strategies whose sampler can be built here (gp needs torch), checked before any
     run: an unusable one named explicitly is an error; under `all` it is skipped, said once."""
     from mobench.strategies import make_sampler
-    from mobench.strategies.multifidelity import is_multi_fidelity, parse_multi_fidelity
+    from mobench.strategies.multifidelity import check_multi_fidelity, is_multi_fidelity
 
     directions = [o.direction.value for o in objectives]
     usable = []
     for name in names:
         try:
             if is_multi_fidelity(name):
-                make_sampler(parse_multi_fidelity(name).proposer, seed=0, directions=directions)
+                proposer = check_multi_fidelity(name)
+                if proposer:
+                    make_sampler(proposer, seed=0, directions=directions)
             elif name != "grid":  # needs the problem's grid; always available
                 make_sampler(name, seed=0, directions=directions)
         except UsageError as exc:

@@ -1,21 +1,94 @@
-"""MO-ASHA and MO-Hyperband replayed on a problem with learning curves (a surrogate).
+"""MO-ASHA, MO-Hyperband and Syne Tune's MOASHA replayed on a problem with learning curves
+(a surrogate).
 
-One simulated worker: a configuration from the proposing sampler trains epoch by epoch; at
-each rung of its bracket `mobench.strategies.multifidelity.Rungs` says whether it continues.
-A stopped configuration costs only the training seconds of the epochs it used, and the run
-records the vector it was stopped with (what a strategy actually observed), not its final one.
-With `budget_seconds`, the run ends when the next observation would pass that many training
-seconds; the configuration in flight then keeps its last observed vector, if it has one.
+One simulated worker: a configuration trains epoch by epoch; at each rung of its bracket the
+scheduler says whether it continues. A stopped configuration costs only the training seconds
+of the epochs it used, and the run records the vector it was stopped with (what a strategy
+actually observed), not its final one. With `budget_seconds`, the run ends when the next
+observation would pass that many training seconds; the configuration in flight then keeps
+its last observed vector, if it has one.
+
+Schedulers share one small interface: `ask() -> (handle, params)`, `checkpoints(handle)` (the
+epochs it is judged at, then the last), `judge(handle, epoch, vector) -> continue?`,
+`finish(handle, epoch, outcome, vector, stopped)`, `counts()` (trials recorded per rung).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
 
 from mobench.compare.protocol import RunTrace
 from mobench.objectives import Objective
 from mobench.study.outcome import constraint_values, tell, told_values
+
+
+class OptunaRungs:
+    """mobench's MO-ASHA / MO-Hyperband: configs from an Optuna sampler, rungs in memory."""
+
+    def __init__(self, problem, strategy: str, seed: int,
+                 objectives: tuple[Objective, ...]) -> None:
+        import optuna
+
+        from mobench.strategies import make_sampler
+        from mobench.strategies.multifidelity import Rungs, parse_multi_fidelity
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        spec = parse_multi_fidelity(strategy)
+        spec = dataclasses.replace(spec, min_epochs=max(spec.min_epochs, problem.first_epoch))
+        self.problem = problem
+        self.objectives = objectives
+        self.rungs = Rungs(spec, problem.epochs, seed)
+        directions = [o.direction.value for o in objectives]
+        self.study = optuna.create_study(
+            directions=directions,
+            sampler=make_sampler(spec.proposer, seed=seed, directions=directions))
+        self.open: dict[int, tuple[Any, int]] = {}  # handle -> (Optuna trial, bracket)
+        self.told: list[list[float]] = []
+
+    def ask(self) -> tuple[int, dict[str, Any]]:
+        trial = self.study.ask(self.problem.distributions)
+        self.open[trial.number] = (trial, self.rungs.new_bracket())
+        return trial.number, dict(trial.params)
+
+    def checkpoints(self, handle: int) -> list[int]:
+        return [*self.rungs.levels[self.open[handle][1]], self.problem.epochs]
+
+    def judge(self, handle: int, epoch: int, vector: list[float]) -> bool:
+        return self.rungs.decide(self.open[handle][1], epoch, vector)
+
+    def finish(self, handle: int, epoch: int | None, outcome, vector: list[float] | None,
+               stopped: bool) -> None:
+        """Tell the sampler: a finished trial's values, a stopped one as pruned."""
+        import optuna
+
+        trial, _ = self.open.pop(handle)
+        if outcome is None:
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return
+        values, _ = told_values(outcome, self.objectives, self.told)
+        trial.set_user_attr("epochs", epoch)
+        if stopped:
+            trial.set_user_attr("stopped_values", values)
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return
+        for key, violation in constraint_values(outcome, ()).items():
+            trial.set_constraint(key, violation)
+        tell(self.study, trial, values)
+        self.told.append(values)
+
+    def counts(self) -> dict[str, int]:
+        return self.rungs.counts()
+
+
+def make_scheduler(problem, strategy: str, seed: int, objectives: tuple[Objective, ...]):
+    from mobench.strategies.synetune import NAME, SyneTuneMOASHA
+
+    if strategy == NAME:
+        return SyneTuneMOASHA(problem.distributions, [o.name for o in objectives],
+                              problem.epochs, problem.first_epoch, seed)
+    return OptunaRungs(problem, strategy, seed, objectives)
 
 
 def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
@@ -23,69 +96,48 @@ def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
                        budget_seconds: float | None = None) -> RunTrace:
     """Up to `budget` configurations (and at most `budget_seconds` of training) of one
     multi-fidelity strategy on `problem` (`observe(params, epoch)`, `epochs`, `first_epoch`)."""
-    import optuna
-
-    from mobench.strategies import make_sampler
-    from mobench.strategies.multifidelity import Rungs, parse_multi_fidelity
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    spec = parse_multi_fidelity(strategy)
-    spec = dataclasses.replace(spec, min_epochs=max(spec.min_epochs, problem.first_epoch))
-    rungs = Rungs(spec, problem.epochs, seed)
-    directions = [o.direction.value for o in objectives]
-    study = optuna.create_study(directions=directions,
-                                sampler=make_sampler(spec.proposer, seed=seed,
-                                                     directions=directions))
+    scheduler = make_scheduler(problem, strategy, seed, objectives)
     trace = RunTrace(strategy, seed, [], [], [], [], epochs=[])
-    told: list[list[float]] = []
     spent = 0.0
     for _ in range(budget):
         if budget_seconds is not None and spent >= budget_seconds:
             break
         t0 = time.perf_counter()
-        trial = study.ask(problem.distributions)
+        handle, params = scheduler.ask()
         overhead = time.perf_counter() - t0
-        params = dict(trial.params)
-        bracket = rungs.new_bracket()
-        last = None  # (epoch, outcome, seconds) of the last observation
-        out_of_budget = False
-        for epoch in [*rungs.levels[bracket], problem.epochs]:
+        last = None  # (epoch, outcome, seconds, vector) of the last observation
+        stopped = out_of_budget = False
+        for epoch in scheduler.checkpoints(handle):
             outcome, seconds = problem.observe(params, epoch)
             if budget_seconds is not None and spent + seconds > budget_seconds:
                 out_of_budget = True
                 break
-            last = (epoch, outcome, seconds)
-            if not outcome.feasible or epoch == problem.epochs:
+            vector = [o.minimized(outcome.values[o.name]) for o in objectives] \
+                if outcome.feasible else None
+            last = (epoch, outcome, seconds, vector)
+            if vector is None or epoch == problem.epochs:
                 break
             t0 = time.perf_counter()
-            vector = [o.minimized(outcome.values[o.name]) for o in objectives]
-            keep = rungs.decide(bracket, epoch, vector)
+            keep = scheduler.judge(handle, epoch, vector)
             overhead += time.perf_counter() - t0
             if not keep:
+                stopped = True
                 break
-        if last is None:  # the budget ran out before this config's first observation
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            break
-        epoch, outcome, seconds = last
-        spent += seconds
         t0 = time.perf_counter()
-        values, _ = told_values(outcome, objectives, told)
-        trial.set_user_attr("epochs", epoch)
-        if epoch < problem.epochs and outcome.feasible:
-            trial.set_user_attr("stopped_values", values)
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        else:
-            for key, violation in constraint_values(outcome, ()).items():
-                trial.set_constraint(key, violation)
-            tell(study, trial, values)
-            told.append(values)
+        if last is None:  # the budget ran out before this config's first observation
+            scheduler.finish(handle, None, None, None, False)
+            break
+        epoch, outcome, seconds, vector = last
+        stopped = stopped or (out_of_budget and epoch < problem.epochs)
+        scheduler.finish(handle, epoch, outcome, vector, stopped)
+        spent += seconds
         trace.overhead_s.append(overhead + time.perf_counter() - t0)
-        trace.points.append([o.minimized(v) for o, v in zip(objectives, values, strict=True)]
-                            if outcome.feasible else [float("nan")] * len(objectives))
+        trace.points.append(vector if vector is not None else [float("nan")] * len(objectives))
         trace.feasible.append(outcome.feasible)
         trace.cost_s.append(seconds)
         trace.epochs.append(epoch)
         if out_of_budget:
             break
-    trace.rungs.update(rungs.counts())
+    trace.rungs.update(scheduler.counts())
     return trace
+

@@ -35,6 +35,7 @@ from mobench.errors import UsageError, unknown_name
 from mobench.pareto import bounds, normalise, pareto_ranks
 
 KINDS = ("mo-asha", "mo-hyperband")
+BASELINES = ("st-moasha",)  # Syne Tune's MOASHA itself (mobench.strategies.synetune)
 ETA = 3
 MIN_EPOCHS = 1
 REFERENCE = 1.1
@@ -55,7 +56,17 @@ class MultiFidelity:
 
 
 def is_multi_fidelity(name: str) -> bool:
-    return name.partition(":")[0] in KINDS
+    return name in BASELINES or name.partition(":")[0] in KINDS
+
+
+def check_multi_fidelity(name: str) -> str | None:
+    """A UsageError for a bad name or a missing package; the proposing sampler, if any."""
+    if name in BASELINES:
+        from mobench.strategies.synetune import check_available
+
+        check_available()
+        return None
+    return parse_multi_fidelity(name).proposer
 
 
 def parse_multi_fidelity(name: str) -> MultiFidelity:
