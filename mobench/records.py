@@ -20,6 +20,7 @@ class Status(StrEnum):
     OK = "ok"
     FAILED = "failed"
     OUT_OF_MEMORY = "out_of_memory"
+    STOPPED = "stopped"  # stopped early on purpose (a multi-fidelity strategy's rung)
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ class EvaluationRecord:
             out["params"] = self.params
         if self.flops.get("train_per_sample") is not None:
             out["flops"] = self.flops["train_per_sample"]
-        if self.status is Status.OK:
+        if self.status in (Status.OK, Status.STOPPED):  # stopped: the last epoch's values
             out.update(self.metrics)
             out["train_time"] = self.train_time_s
             if self.peak_memory_bytes is not None:

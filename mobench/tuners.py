@@ -252,7 +252,7 @@ class SearchEvaluator(ConfigEvaluator):
             hypermodel = _BuiltOnData(hypermodel, tuple(x.shape[1:]), x[:1])
         return hypermodel, trial_hyperparameters(trial)
 
-    def train(self, trial, hypermodel, hp, model) -> Trained:
+    def train(self, trial, hypermodel, hp, model, known: dict[str, float]) -> Trained:
         import numpy as np
 
         from mobench.models.common import fresh_model

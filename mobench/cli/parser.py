@@ -138,11 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_suite_args(t)
     t.add_argument("--strategy", default="nsga2",
                    help="random, grid, nsga2, nsga3, motpe, gp, pesa2, parego, kt-random, "
-                        "kt-bayes (default nsga2)")
+                        "kt-bayes (default nsga2); mo-asha or mo-hyperband[:SAMPLER] stop "
+                        "trials that rank outside the top 1/3 of a rung (epochs 1, 3, 9, ...)")
     t.add_argument("--objectives", type=csv_list, metavar="A,B,...",
                    help="objective names, or my_metric:max (default: the suite's)")
-    t.add_argument("--trials", type=bounded(positive_int, 1_000_000), default=20,
-                   help="finished trials the study should hold (default 20)")
+    t.add_argument("--trials", type=bounded(positive_int, 1_000_000), default=None,
+                   help="finished trials the study should hold (default 20; with "
+                   "--budget-seconds, no limit)")
+    t.add_argument("--budget-seconds", type=positive_float, default=None, metavar="S",
+                   help="stop starting trials once the finished ones trained for S seconds "
+                   "(any strategy; a stopped trial counts the epochs it used)")
     t.add_argument("--epochs", type=bounded(positive_int, 100_000),
                    help="override the suite's epochs")
     t.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")

@@ -18,7 +18,7 @@ def run_tune(args: argparse.Namespace) -> int:
     from mobench.study.storages import make_storage, redact
     from mobench.study.studies import open_study
     from mobench.study.supervisor import sigterm_as_interrupt
-    from mobench.study.workers import tune_spec, work
+    from mobench.study.workers import MAX_TRIALS, tune_spec, work
     from mobench.suites import get_suite
 
     if args.json:  # before tune_spec, which creates results/ for the default storage
@@ -33,14 +33,18 @@ def run_tune(args: argparse.Namespace) -> int:
     # any work or write
     study = open_study(make_storage(spec.storage), spec.study, objectives,
                        optuna.samplers.RandomSampler(), suite.name, spec.study_settings(suite))
-    finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    from mobench.study.loop import finished as is_finished
+
+    finished = sum(is_finished(t) for t in study.get_trials(deepcopy=False))
     if finished:
         log(f"resuming study {spec.study!r}: {finished} of {spec.trials} trials finished")
     supervised = spec.workers > 1 or spec.trial_timeout is not None
     start = (f"tuning {suite.name} with {spec.strategy} for "
              f"{','.join(o.name for o in objectives)} on {spec.dataset or suite.dataset}:"
              f" study {spec.study!r} in "
-             f"{redact(spec.storage)}, {spec.trials} trials"
+             f"{redact(spec.storage)}, "
+             + (f"{spec.trials} trials" if spec.trials < MAX_TRIALS else "no trial limit")
+             + (f", until {spec.budget_seconds:g} s of training" if spec.budget_seconds else "")
              + (f", {spec.workers} workers" if spec.workers > 1 else "")
              + (f", trial timeout {spec.trial_timeout:g} s" if spec.trial_timeout else ""))
     info: dict | None = None
@@ -70,10 +74,9 @@ def run_tune(args: argparse.Namespace) -> int:
 
 def _tune_report(args, spec, study, suite, objectives, info: dict, status: int) -> int:
     """Print the Pareto front and write the run document (every worker's trials)."""
-    from optuna.trial import TrialState
-
     from mobench.display import table
     from mobench.study.document import front_rows, tuning_document
+    from mobench.study.loop import finished, spent_seconds
 
     document = tuning_document(
         study, suite=suite, strategy=spec.strategy, objectives=objectives,
@@ -84,8 +87,11 @@ def _tune_report(args, spec, study, suite, objectives, info: dict, status: int) 
     print(table(headers, rows))
     if save_document(args.json, document):
         return 1
-    done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
-    if status == 0 and done < spec.trials and spec.strategy != "grid":
+    trials = study.get_trials(deepcopy=False)
+    done = sum(finished(t) for t in trials)
+    out_of_seconds = spec.budget_seconds is not None and \
+        spent_seconds(trials) >= spec.budget_seconds
+    if status == 0 and done < spec.trials and spec.strategy != "grid" and not out_of_seconds:
         log(f"the study holds {done} of {spec.trials} finished trials: rerun to resume")
         return 1
     return status

@@ -81,6 +81,14 @@ def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
     peak, peak_reason = window.read()
     logs = history.history if history is not None else {}
     nan = next((k for k, v in logs.items() if v and not math.isfinite(v[-1])), None)
+    stopped_by = next((c for c in callbacks or () if getattr(c, "stopped_at", None)), None)
+    if stopped_by is not None and not nan:
+        return Training(
+            Status.STOPPED, reason=stopped_by.stop_reason,
+            metrics={k: float(v[-1]) for k, v in logs.items() if v},
+            train_time_s=train_time, epoch_times_s=tuple(timer.times),
+            peak_memory_bytes=peak, peak_memory_reason=peak_reason,
+            peak_memory_method=window.method if peak is not None else None)
     if nan or len(timer.times) < epochs:
         return Training(Status.FAILED, reason=f"{nan or 'loss'} became NaN or inf during "
                         f"epoch {len(timer.times)}; training stopped",
@@ -114,8 +122,11 @@ def evaluate(
 
 def evaluate_model(suite: Suite, dataset: Dataset, hypermodel, hp, model, *,
                    variant: str | None = None, epochs: int | None = None, seed: int = 0,
-                   profile_modes: tuple[str, ...] = ()) -> EvaluationRecord:
-    """Train `model` (fresh, built from `hp`) and measure it: the record `evaluate` returns."""
+                   profile_modes: tuple[str, ...] = (),
+                   callbacks: list | None = None) -> EvaluationRecord:
+    """Train `model` (fresh, built from `hp`) and measure it: the record `evaluate` returns.
+    A callback with a true `stopped_at` that stopped training makes a STOPPED record (the last
+    epoch's metrics, no quality or profile pass)."""
     from mobench.documents import provenance
     from mobench.profiling.hardware import fingerprint
 
@@ -127,7 +138,14 @@ def evaluate_model(suite: Suite, dataset: Dataset, hypermodel, hp, model, *,
                 batch_size=batch_size, seed=seed, params=params, flops=flops,
                 provenance=provenance(fingerprint(), seed, suite_version=suite.version))
     run = train_measured(hypermodel, hp, model, dataset.x_train, dataset.y_train, epochs=epochs,
-                         shuffle=True, validation_data=(dataset.x_val, dataset.y_val))
+                         shuffle=True, validation_data=(dataset.x_val, dataset.y_val),
+                         callbacks=callbacks)
+    if run.status is Status.STOPPED:
+        return EvaluationRecord(
+            status=run.status, reason=run.reason, metrics=dict(run.metrics),
+            train_time_s=run.train_time_s, epoch_times_s=run.epoch_times_s,
+            peak_memory_bytes=run.peak_memory_bytes, peak_memory_reason=run.peak_memory_reason,
+            peak_memory_method=run.peak_memory_method, **base)
     if run.status is not Status.OK:
         return EvaluationRecord(status=run.status, reason=run.reason,
                                 train_time_s=run.train_time_s,

@@ -7,6 +7,7 @@ from typing import Any
 from mobench.objectives import Objective
 from mobench.pareto import is_feasible
 from mobench.records import SCHEMA_VERSION
+from mobench.study.rungs import RUNG_ATTR, STOPPED_AT_ATTR
 
 # Each measured value is its own user attribute, "measured.<name>" (readable in
 # optuna-dashboard); studies written before held one dict attribute "measured".
@@ -38,13 +39,31 @@ def trial_entry(trial, objectives: tuple[Objective, ...]) -> dict[str, Any]:
         "infeasible_reason": trial.user_attrs.get("infeasible_reason"),
         "fail_reason": trial.user_attrs.get("fail_reason"),
         "duration_s": duration,
+        **({"stopped_at_epoch": trial.user_attrs[STOPPED_AT_ATTR],
+            "stopped_values": dict(zip((o.name for o in objectives),
+                                       trial.user_attrs.get("stopped_values", ()), strict=False))}
+           if STOPPED_AT_ATTR in trial.user_attrs else {}),
     }
+
+
+def rung_counts(trials) -> dict[str, int]:
+    """Trials that reached each rung epoch of a multi-fidelity study ({} for other studies)."""
+    prefix = RUNG_ATTR.format("")
+    counts: dict[str, int] = {}
+    for t in trials:
+        for key in t.user_attrs:
+            if key.startswith(prefix):
+                epoch = key.removeprefix(prefix)
+                counts[epoch] = counts.get(epoch, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: int(kv[0])))
 
 
 def tuning_document(study, *, suite, strategy: str, objectives: tuple[Objective, ...],
                     constraints: list[str], seed: int, epochs: int, dataset: dict[str, Any],
                     provenance: dict[str, Any]) -> dict[str, Any]:
-    trials = [trial_entry(t, objectives) for t in study.get_trials(deepcopy=False)]
+    frozen = study.get_trials(deepcopy=False)
+    trials = [trial_entry(t, objectives) for t in frozen]
+    rungs = rung_counts(frozen)
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "tuning",
@@ -61,6 +80,7 @@ def tuning_document(study, *, suite, strategy: str, objectives: tuple[Objective,
         "provenance": provenance,
         "trials": trials,
         "pareto_front": sorted(t.number for t in study.best_trials),
+        **({"rungs": rungs} if rungs else {}),
     }
 
 

@@ -10,6 +10,7 @@ trial with the reason before it goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ class Trained:
     values: dict[str, float]
     failure: str | None = None
     record: dict[str, Any] | None = None
+    stopped_at: int | None = None  # the epoch a multi-fidelity strategy stopped it after
 
 
 class ConfigEvaluator(ABC):
@@ -51,16 +53,19 @@ class ConfigEvaluator(ABC):
             return TrialOutcome(known, self.violations(known),
                                 infeasible_reason=f"violates {', '.join(broken)} "
                                                   "(checked before training)")
-        trained = self.train(trial, hypermodel, hp, model)
-        return self.judge({**known, **trained.values}, trained.failure, trained.record)
+        trained = self.train(trial, hypermodel, hp, model, known)
+        outcome = self.judge({**known, **trained.values}, trained.failure, trained.record)
+        if trained.stopped_at is not None:
+            outcome = dataclasses.replace(outcome, stopped_at=trained.stopped_at)
+        return outcome
 
     @abstractmethod
     def configure(self, trial) -> tuple[Any, Any]:
         """(hypermodel, keras-tuner HyperParameters) of the trial's configuration."""
 
     @abstractmethod
-    def train(self, trial, hypermodel, hp, model) -> Trained:
-        """Train the fresh `model` and measure it."""
+    def train(self, trial, hypermodel, hp, model, known: dict[str, float]) -> Trained:
+        """Train the fresh `model` and measure it (`known`: params and flops, measured)."""
 
     def strategy(self) -> Any:
         """The tf.distribute strategy to build under (None: the default device)."""
@@ -99,6 +104,7 @@ class TrialEvaluator(ConfigEvaluator):
     epochs: int | None = None
     seed: int = 0
     distribute: str = "none"  # "mirrored": MirroredStrategy when more than one GPU is visible
+    rungs: Any = None  # mobench.study.rungs.StudyRungs: judge each trial at its rung epochs
     _strategy: Any = field(default=None, init=False, repr=False)
     _distribution: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
@@ -120,12 +126,17 @@ class TrialEvaluator(ConfigEvaluator):
                                            self.dataset.num_classes)
         return hypermodel, self.suite.hyperparameters(hypermodel, values=dict(trial.params))
 
-    def train(self, trial, hypermodel, hp, model) -> Trained:
+    def train(self, trial, hypermodel, hp, model, known: dict[str, float]) -> Trained:
         from mobench.profiling.training import evaluate_model
 
+        judge = self.rungs.callback(trial, known) if self.rungs is not None else None
         record = evaluate_model(self.suite, self.dataset, hypermodel, hp, model,
                                 epochs=self.epochs, seed=self.seed,
-                                profile_modes=profile_modes(self.objectives))
+                                profile_modes=profile_modes(self.objectives),
+                                callbacks=[judge] if judge is not None else None)
+        if judge is not None and judge.stopped_at is not None \
+                and record.status.value == "stopped":
+            return Trained(record.objectives(), None, record.to_dict(), judge.stopped_at)
         failure = None if record.status.value == "ok" else \
             f"{record.status.value}: {record.reason}"
         return Trained(record.objectives(), failure, record.to_dict())

@@ -32,6 +32,7 @@ from mobench.objectives import Objective
 from mobench.study.document import MEASURED_PREFIX
 from mobench.study.outcome import TrialOutcome, constraint_values, tell, told_values
 from mobench.study.progress import front_hv, trial_status
+from mobench.study.rungs import STOPPED_AT_ATTR
 from mobench.study.storages import StorageSettings, retrying
 
 WORKER_ATTR = "worker"
@@ -149,6 +150,17 @@ class StudyOps:
         self.retry("fail a trial", call)
 
 
+def finished(trial) -> bool:
+    """COMPLETE, or PRUNED (stopped at a rung by a multi-fidelity strategy): it counts."""
+    return trial.state.name in ("COMPLETE", "PRUNED")
+
+
+def spent_seconds(trials) -> float:
+    """Training seconds the finished trials measured (a stopped one: the epochs it used)."""
+    return float(sum(t.user_attrs.get(MEASURED_PREFIX + "train_time", 0.0)
+                     for t in trials if finished(t)))
+
+
 def _age(trial, now: dt.datetime) -> float:
     start = trial.datetime_start
     return (now - start).total_seconds() if start is not None else math.inf
@@ -186,11 +198,12 @@ def heartbeat(ops: StudyOps, trial_id: int) -> Iterator[None]:
 
 def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dict[str, Any],
              objectives: tuple[Objective, ...], n_trials: int,
-             on_line: Callable[[str], None], worker: Worker, progress=None) -> int:
-    """Ask/evaluate/tell until the study holds exactly `n_trials` COMPLETE trials;
-    `progress`: a `mobench.console.Progress` (default: plain lines through `on_line`)."""
-    from optuna.trial import TrialState
-
+             on_line: Callable[[str], None], worker: Worker, progress=None,
+             budget_seconds: float | None = None) -> int:
+    """Ask/evaluate/tell until the study holds exactly `n_trials` finished trials (COMPLETE,
+    or PRUNED by a multi-fidelity strategy), or its finished trials measured
+    `budget_seconds` of training; `progress`: a `mobench.console.Progress` (default: plain
+    lines through `on_line`)."""
     from mobench.console import Progress
 
     ops = StudyOps(study, worker, on_line)
@@ -200,9 +213,13 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
     while True:
         ops.fail_stale()
         trials = ops.trials()
-        done = sum(t.state == TrialState.COMPLETE for t in trials)
+        done = sum(finished(t) for t in trials)
         progress.begin(done)  # the study's count when this worker started
         if done >= n_trials:
+            return ran
+        if budget_seconds is not None and spent_seconds(trials) >= budget_seconds:
+            on_line(f"the study's finished trials trained for {spent_seconds(trials):.1f} s, "
+                    f"the --budget-seconds {budget_seconds:g}: stopping")
             return ran
         now = dt.datetime.now()
         live = sum(ops.live(t, now) for t in trials)
@@ -252,7 +269,6 @@ def _run_one(ops: StudyOps, trial, evaluator, constraints: tuple,
     reason, and the loop goes on; a mistake in the command (`UsageError`), Ctrl-C or a bug
     fails the trial with the reason and ends the loop."""
     from optuna.exceptions import UpdateFinishedTrialError
-    from optuna.trial import TrialState
 
     worker = ops.worker
     trials = ops.trials()
@@ -270,7 +286,7 @@ def _run_one(ops: StudyOps, trial, evaluator, constraints: tuple,
         return None
     now = dt.datetime.now()
     ahead = sum(1 for t in trials if t.number < trial.number
-                and (t.state == TrialState.COMPLETE or ops.live(t, now)))
+                and (finished(t) or ops.live(t, now)))
     if ahead >= n_trials:
         ops.fail(trial.number, f"surplus: {n_trials} trials were already finished or running")
         return None
@@ -300,12 +316,13 @@ def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, const
 
     trials = ops.trials()
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    count = sum(finished(t) for t in trials)
     if trials[trial.number].state != TrialState.RUNNING:
         raise TrialLost(f"trial #{trial.number} was failed by another worker (heartbeats "
                         "missed): its result is dropped, its retry runs it again")
-    if len(complete) >= n_trials:
+    if count >= n_trials:
         ops.fail(trial.number, f"surplus: the study reached {n_trials} finished trials first")
-        return False, None, len(complete)
+        return False, None, count
     values, placeholders = told_values(outcome, objectives, [list(t.values) for t in complete])
 
     def record() -> bool:
@@ -321,9 +338,14 @@ def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, const
         if outcome.infeasible_reason:
             trial.set_user_attr("infeasible_reason", outcome.infeasible_reason)
         try:
+            if outcome.stopped_at is not None:  # its last vector, for the report; no values
+                trial.set_user_attr(STOPPED_AT_ATTR, outcome.stopped_at)
+                trial.set_user_attr("stopped_values", values)
+                trial.study.tell(trial, state=TrialState.PRUNED)
+                return True
             return tell(trial.study, trial, values)
         except ValueError as exc:
-            if "Cannot tell a COMPLETE" in str(exc):
+            if "Cannot tell a COMPLETE" in str(exc) or "Cannot tell a PRUNED" in str(exc):
                 return True  # told by an earlier attempt whose answer the outage lost
             raise
 
@@ -335,7 +357,9 @@ def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, const
         raise TrialLost(f"trial #{trial.number} was failed by another worker (heartbeats "
                         "missed): its result is dropped, its retry runs it again") from None
     best = ops.retry("read the front", lambda: trial.study.best_trials)
-    return not told, (len(best), front_hv(best, complete, values, objectives)), len(complete) + 1
+    if outcome.stopped_at is not None:  # not on the front: the figure is the front's alone
+        values = list(best[0].values) if best else values
+    return not told, (len(best), front_hv(best, complete, values, objectives)), count + 1
 
 
 def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], constraints: tuple,
@@ -349,8 +373,7 @@ def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], con
     trials = ops.trials()
     if trials[number].state != TrialState.RUNNING:
         return
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    if len(complete) >= n_trials:
+    if sum(finished(t) for t in trials) >= n_trials:
         ops.fail(number, f"surplus: the study reached {n_trials} finished trials ({reason})")
         return
     outcome = TrialOutcome({}, tuple(1.0 for _ in constraints), infeasible_reason=reason)
@@ -369,6 +392,7 @@ def run_trials(
     n_trials: int,
     on_line: Callable[[str], None] = print,
     worker=None,
+    budget_seconds: float | None = None,
 ) -> int:
     """Ask/evaluate/tell until the study holds exactly `n_trials` COMPLETE trials, counting
     every worker's; returns how many this call ran.
@@ -392,6 +416,6 @@ def run_trials(
     try:
         with Progress(n_trials, "trials", on_line=on_line) as progress:
             return run_loop(study, injected(evaluator), distributions, objectives, n_trials,
-                            on_line, worker or Worker(), progress)
+                            on_line, worker or Worker(), progress, budget_seconds)
     finally:
         gc.unfreeze()

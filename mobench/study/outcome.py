@@ -27,6 +27,7 @@ class TrialOutcome:
     violations: tuple[float, ...] = ()
     infeasible_reason: str | None = None
     record: dict[str, Any] | None = None
+    stopped_at: int | None = None  # epoch a multi-fidelity strategy stopped it after (PRUNED)
 
     @property
     def feasible(self) -> bool:

@@ -38,6 +38,8 @@ def trial_status(number: int, outcome: TrialOutcome, front: tuple[int, float | N
     if outcome.feasible:
         state = " ".join(f"{o.name}={objective_value(o.name, outcome.values[o.name])}"
                          for o in objectives)
+        if outcome.stopped_at is not None:
+            state = f"stopped after epoch {outcome.stopped_at}: {state}"
     else:
         state = f"infeasible ({outcome.infeasible_reason or 'constraint violated'})"
     return {"status": summary, "line": f"trial #{number}: {state} | {summary}"}

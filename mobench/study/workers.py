@@ -26,6 +26,8 @@ SPEC_ENV = "MOBENCH_WORKER_SPEC"
 STATUS_FD_ENV = "MOBENCH_STATUS_FD"
 SLOT_KEY = "worker.{}"
 MAX_WORKERS = 256
+DEFAULT_TRIALS = 20
+MAX_TRIALS = 1_000_000  # --budget-seconds without --trials: the seconds decide
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class TuneSpec:
     distribute: str = "mirrored"
     workers: int = 1
     trial_timeout: float | None = None
+    budget_seconds: float | None = None
     command: str = ""
     info_dir: str | None = None
     entry: str = "mobench.study.workers:work"  # the worker function children run (tests swap it)
@@ -91,6 +94,12 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
         parse_objectives,
     )
     from mobench.strategies import strategy_names
+    from mobench.strategies.multifidelity import (
+        BASELINES,
+        check_multi_fidelity,
+        is_multi_fidelity,
+    )
+    from mobench.study.rungs import check_live_objectives
     from mobench.study.storages import normalize_url
     from mobench.study.studies import DEFAULT_STORAGE, check_study_name
     from mobench.suites import get_suite
@@ -116,10 +125,17 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
         gpus, why = gpu_inventory()
         check_measurable([*(o.name for o in objectives), *(c.name for c in parsed)],
                          len(gpus), why)
-    if args.strategy not in strategy_names():
+    if is_multi_fidelity(args.strategy):
+        if args.strategy in BASELINES:
+            raise UsageError(f"strategy {args.strategy!r} is a replay baseline (Syne Tune runs "
+                             "its own trials): use it with `compare --problem surrogate`")
+        check_multi_fidelity(args.strategy)
+        check_live_objectives(args.strategy, objectives)
+    elif args.strategy not in strategy_names():
         raise unknown_name("strategy", args.strategy, strategy_names())
     name = args.study if args.study is not None else "-".join(
-        [suite.name, args.strategy, f"s{args.seed}", *(o.name for o in objectives)])
+        [suite.name, args.strategy.replace(":", "-"), f"s{args.seed}",
+         *(o.name for o in objectives)])
     grace = args.grace_period
     if grace is not None and grace <= args.heartbeat_interval:
         raise UsageError(f"--grace-period {grace} must exceed --heartbeat-interval "
@@ -128,13 +144,15 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
     if storage == DEFAULT_STORAGE:
         Path("results").mkdir(exist_ok=True)
     return TuneSpec(
-        suite=args.suite, strategy=args.strategy, objectives=specs, trials=args.trials,
+        suite=args.suite, strategy=args.strategy, objectives=specs,
+        trials=args.trials or (MAX_TRIALS if args.budget_seconds else DEFAULT_TRIALS),
         storage=storage, study=check_study_name(name),
         seed=args.seed, suites_dir=[str(d) for d in args.suites_dir], dataset=args.dataset,
         limit=args.limit, data_dir=args.data_dir, constraints=constraints, epochs=args.epochs,
         heartbeat_interval=args.heartbeat_interval, grace_period=grace,
         max_retry=args.max_retry, storage_retry=args.storage_retry, distribute=args.distribute,
-        workers=args.workers, trial_timeout=args.trial_timeout, command=" ".join(sys.argv))
+        workers=args.workers, trial_timeout=args.trial_timeout,
+        budget_seconds=args.budget_seconds, command=" ".join(sys.argv))
 
 
 def claim_slot(study, token: str, settle_s: float = 0.2) -> int:
@@ -185,8 +203,10 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
     from mobench.objectives import parse_constraint, parse_objectives
     from mobench.profiling.hardware import fingerprint
     from mobench.strategies import make_sampler
+    from mobench.strategies.multifidelity import is_multi_fidelity, parse_multi_fidelity
     from mobench.study.evaluator import TrialEvaluator
     from mobench.study.loop import run_trials
+    from mobench.study.rungs import StudyRungs
     from mobench.study.space import complete_grid, kt_space, optuna_space
     from mobench.study.storages import redact
     from mobench.suites import check_values, get_suite
@@ -200,17 +220,23 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
     grid = complete_grid(check_values(suite, hypermodel, "grid"), base) \
         if spec.strategy == "grid" and suite.grid else None
     directions = [o.direction.value for o in objectives]
-    make_sampler(spec.strategy, seed=spec.seed, grid=grid, directions=directions)  # checks
+    rungs, sampler_name = None, spec.strategy
+    if is_multi_fidelity(spec.strategy):
+        multi = parse_multi_fidelity(spec.strategy)
+        sampler_name = multi.proposer
+        rungs = StudyRungs(multi, spec.epochs or suite.epochs, spec.seed, objectives)
+    make_sampler(sampler_name, seed=spec.seed, grid=grid, directions=directions)  # checks
     if announce:
         on_line(announce)
     study, worker = join_study(spec, objectives, suite.name, lambda seed: make_sampler(
-        spec.strategy, seed=seed, grid=grid, directions=directions), spec.study_settings(suite))
+        sampler_name, seed=seed, grid=grid, directions=directions), spec.study_settings(suite))
     worker.watch = watch
     dataset = load_dataset(spec.dataset or suite.dataset, limit=spec.limit, seed=spec.seed,
                            data_dir=spec.data_dir)
     evaluator = TrialEvaluator(suite, dataset, objectives,
                                tuple(parse_constraint(c) for c in spec.constraints),
-                               epochs=spec.epochs, seed=spec.seed, distribute=spec.distribute)
+                               epochs=spec.epochs, seed=spec.seed, distribute=spec.distribute,
+                               rungs=rungs)
     info = {"dataset": dataset.describe(), "epochs": spec.epochs or suite.epochs,
             "provenance": provenance(
                 fingerprint(), spec.seed, suite_version=suite.version, command=spec.command,
@@ -222,7 +248,8 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
     on_line(f"worker {worker.name}: seed {worker.seed}, "
             + (f"{d['strategy']} over {d['replicas']} devices" if d["replicas"] > 1
                else f"one device ({d['note']})"))
-    run_trials(study, evaluator, distributions, objectives, spec.trials, on_line, worker)
+    run_trials(study, evaluator, distributions, objectives, spec.trials, on_line, worker,
+               budget_seconds=spec.budget_seconds)
     return info
 
 

@@ -1,0 +1,114 @@
+"""MO-ASHA in live tuning: rungs in the study's storage, stopped trials PRUNED with what they
+measured, `--budget-seconds` for every strategy."""
+
+import json
+
+import optuna
+import pytest
+
+from mobench.cli import main
+from mobench.objectives import parse_objectives
+from mobench.strategies.multifidelity import MultiFidelity
+from mobench.study.loop import run_trials
+from mobench.study.outcome import TrialOutcome
+from mobench.study.rungs import BRACKET_ATTR, STOPPED_AT_ATTR, StudyRungs
+from mobench.study.studies import open_study
+
+OBJECTIVES = parse_objectives("val_accuracy,train_time")
+
+
+def test_rungs_in_storage_are_shared_by_every_handle_on_the_study(tmp_path):
+    """Two workers' views of one SQLite study see each other's rung vectors."""
+    storage = f"sqlite:///{tmp_path}/s.db"
+    sampler = optuna.samplers.RandomSampler(seed=0)
+    mine = open_study(storage, "x", OBJECTIVES, sampler, "mnist-mlp")
+    theirs = optuna.load_study(study_name="x", storage=storage)
+    rungs = StudyRungs(MultiFidelity("mo-asha"), 10, 0, OBJECTIVES)
+    good = theirs.ask()
+    assert rungs.decide(good, rungs.bracket(good), 1, [-0.9, 1.0])  # first at the rung
+    worse = mine.ask()
+    bracket = rungs.bracket(worse)
+    assert worse.user_attrs[BRACKET_ATTR] == bracket == 0
+    assert not rungs.decide(worse, bracket, 1, [-0.5, 2.0])  # dominated by the other's
+    fresh = optuna.load_study(study_name="x", storage=storage)
+    assert [t.user_attrs["mf_rung_1"] for t in fresh.trials] == [[-0.9, 1.0], [-0.5, 2.0]]
+
+
+def test_hyperband_brackets_are_seeded_by_trial_number_and_stored(tmp_path):
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    rungs = StudyRungs(MultiFidelity("mo-hyperband"), 10, 7, OBJECTIVES)
+    first = [rungs.bracket(study.ask()) for _ in range(40)]
+    again = StudyRungs(MultiFidelity("mo-hyperband"), 10, 7, OBJECTIVES)
+    other = optuna.create_study(directions=["maximize", "minimize"])
+    assert [again.bracket(other.ask()) for _ in range(40)] == first
+    assert set(first) == {0, 1, 2, 3} and first.count(0) > first.count(3)
+
+
+def test_a_stopped_outcome_is_pruned_counts_as_finished_and_keeps_its_values(tmp_path):
+    def evaluator(trial):
+        units = trial.params["units"]
+        outcome = TrialOutcome({"val_accuracy": units / 512, "train_time": units / 100})
+        return outcome if units > 128 else TrialOutcome(outcome.values, stopped_at=1)
+
+    study = open_study(f"sqlite:///{tmp_path}/s.db", "x", OBJECTIVES,
+                       optuna.samplers.RandomSampler(seed=1), "toy")
+    space = {"units": optuna.distributions.IntDistribution(32, 512, step=32)}
+    lines = []
+    assert run_trials(study, evaluator, space, OBJECTIVES, 12, on_line=lines.append) == 12
+    pruned = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert pruned and len(pruned) + len(study.best_trials) <= 12
+    assert all(t.user_attrs[STOPPED_AT_ATTR] == 1 and t.values is None for t in pruned)
+    assert all(t.user_attrs["measured.train_time"] == t.params["units"] / 100 for t in pruned)
+    assert any("stopped after epoch 1: val_accuracy=" in line for line in lines)
+
+
+def test_budget_seconds_stops_starting_trials_once_the_finished_ones_trained_that_long(
+        tmp_path):
+    study = open_study(f"sqlite:///{tmp_path}/s.db", "x", OBJECTIVES,
+                       optuna.samplers.RandomSampler(seed=1), "toy")
+    space = {"units": optuna.distributions.IntDistribution(32, 512, step=32)}
+    lines = []
+    ran = run_trials(study, lambda t: TrialOutcome({"val_accuracy": 0.5, "train_time": 2.0}),
+                     space, OBJECTIVES, 1000, on_line=lines.append, budget_seconds=9.0)
+    assert ran == 5  # 4 trials make 8 s < 9, the fifth passes it, the sixth is not started
+    assert any("trained for 10.0 s, the --budget-seconds 9: stopping" in line for line in lines)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--strategy", "mo-asha", "--objectives", "val_accuracy,latency"],
+     "'latency' is only measured after training"),
+    (["--strategy", "st-moasha"], "a replay baseline"),
+    (["--strategy", "mo-asha:grid"], "cannot propose"),
+    (["--strategy", "mo-hyperband:nope"], "unknown sampler of mo-hyperband 'nope'"),
+])
+def test_bad_multi_fidelity_tuning_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch,
+                                                                  argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["tune", "mnist-mlp", "--storage", f"sqlite:///{tmp_path}/s.db", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.slow
+def test_mo_asha_tunes_live_stopping_trials_at_rungs_on_digits(tmp_path, capsys):
+    storage = f"sqlite:///{tmp_path}/s.db"
+    out = tmp_path / "run.json"
+    assert main(["tune", "mnist-mlp", "--strategy", "mo-asha", "--dataset", "digits",
+                 "--limit", "150", "--epochs", "4", "--trials", "7", "--storage", storage,
+                 "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    states = [t["state"] for t in doc["trials"]]
+    assert len(states) == 7 and "pruned" in states and "complete" in states
+    assert doc["rungs"]["1"] == 7 and doc["rungs"]["3"] < 7  # every trial reached epoch 1
+    stopped = [t for t in doc["trials"] if t["state"] == "pruned"]
+    done = [t for t in doc["trials"] if t["state"] == "complete"]
+    for t in stopped:
+        assert t["stopped_at_epoch"] in (1, 3)
+        assert set(t["stopped_values"]) == {"val_accuracy", "train_time"}
+        assert t["measured"]["train_time"] == pytest.approx(t["stopped_values"]["train_time"])
+    # a config stopped after 1 of 4 epochs trained for a fraction of a finished one's time
+    ones = [t["measured"]["train_time"] for t in stopped if t["stopped_at_epoch"] == 1]
+    if ones and done:
+        assert min(ones) < min(t["measured"]["train_time"] for t in done)
+    assert "stopped after epoch" in capsys.readouterr().err
