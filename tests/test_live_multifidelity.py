@@ -112,3 +112,13 @@ def test_mo_asha_tunes_live_stopping_trials_at_rungs_on_digits(tmp_path, capsys)
     if ones and done:
         assert min(ones) < min(t["measured"]["train_time"] for t in done)
     assert "stopped after epoch" in capsys.readouterr().err
+    # the report's runs table says how many trials stopped after which epoch
+    from mobench.report.build import build_report
+
+    build_report([out], tmp_path / "report", formats=["md"])
+    page = (tmp_path / "report" / "report.md").read_text()
+    row = next(line for line in page.splitlines() if line.startswith("| run |"))
+    assert "stopped early (epoch: trials)" in row
+    ours = next(line for line in page.splitlines() if "| mo-asha |" in line)
+    by_epoch = {e: sum(t["stopped_at_epoch"] == e for t in stopped) for e in (1, 3)}
+    assert ", ".join(f"{e}: {n}" for e, n in by_epoch.items() if n) in ours

@@ -107,10 +107,21 @@ def runs_table(trials: pd.DataFrame) -> Table:
                      str(int(((state == "complete") & ~t["feasible"]).sum())),
                      str(int((state != "complete").sum())),
                      str(int(t["on_front"].fillna(False).sum())),
-                     str(int(t["front"].sum())), fmt("", t["created_at"].iloc[0])])
+                     str(int(t["front"].sum())), stopped_text(t), fmt("", t["created_at"].iloc[0])])
     return Table(["run", "strategy", "trials", "complete", "feasible", "infeasible",
-                  "failed / pruned / running", "own front", "on pooled front", "created_at"],
-                 rows, caption="Runs in this group")
+                  "failed / pruned / running", "own front", "on pooled front",
+                  "stopped early (epoch: trials)", "created_at"],
+                 rows, caption="Runs in this group; a multi-fidelity strategy (mo-asha) stops "
+                 "trials at rung epochs, which end pruned with what they measured there")
+
+
+def stopped_text(trials: pd.DataFrame) -> str:
+    """'1: 5, 3: 2' (trials stopped after each epoch), or '-' for a full-fidelity run."""
+    stopped = trials["stopped_at_epoch"].dropna() if "stopped_at_epoch" in trials else []
+    if not len(stopped):
+        return MISSING
+    counts = pd.Series(stopped).astype(int).value_counts().sort_index()
+    return ", ".join(f"{epoch}: {n}" for epoch, n in counts.items())
 
 
 def front_table(front: pd.DataFrame, spec) -> Table:

@@ -155,6 +155,7 @@ def tuning_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
                      "feasible": bool(t.get("feasible")),
                      "reason": text(t.get("infeasible_reason") or t.get("fail_reason")),
                      "on_front": t["number"] in front, "duration_s": number(t.get("duration_s")),
+                     "stopped_at_epoch": number(t.get("stopped_at_epoch")),
                      **prefixed(OBJ, t.get("objectives"), number),
                      **prefixed(PARAM, t.get("params"), param_value)})
     return rows
