@@ -2,9 +2,10 @@
 # The committed surrogate comparisons: for each suite named (default: all four), fit the
 # surrogate to its curves table (fidelity by grouped 5-fold CV, reference fronts), then run
 # every strategy that runs here, 20 seeds x 50 trials, on two objective sets, and keep one
-# document per (suite, objective set) as results/comparisons/surrogate-SUITE-OBJ1+OBJ2.json.
+# document per (suite, objective set) as results/reference/comparisons/surrogate-SUITE-OBJ1+OBJ2.json
+# (the report labels everything under reference/ as the project's shipped results).
 #   nohup bash benchmarks/compare_surrogates.sh mnist-mlp > /tmp/compare-mlp.log 2>&1 &
-# Summarise them: python benchmarks/comparison_table.py results/comparisons/surrogate-*.json
+# Summarise them: python benchmarks/comparison_table.py results/reference/comparisons/surrogate-*
 set -eu
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PY:-$REPO/.venv/bin/python}
@@ -31,8 +32,9 @@ for suite in "$@"; do
         "${pin[@]}" "$PY" -m mobench compare "$suite" --problem surrogate \
             --strategies "$STRATEGIES" --seeds 20 --budget 50 --checkpoints 10,20 \
             --objectives "$objectives" --out "$tmp"
+        mkdir -p results/reference/comparisons
         mv "$tmp"/compare-surrogate-*.json \
-            "results/comparisons/surrogate-$suite-${objectives//,/+}.json"
+            "results/reference/comparisons/surrogate-$suite-${objectives//,/+}.json"
         rmdir "$tmp"
     done
 done

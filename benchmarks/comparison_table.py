@@ -6,7 +6,7 @@ strategy differs from `random` after Holm correction (p_holm < 0.05; the documen
 tests, Mann-Whitney U over seeds). Then the two targets: `random`'s median at the final budget
 is <= 0.9 on each problem, and on at least 3 suites at least one strategy differs from random.
 
-Run: python benchmarks/comparison_table.py results/comparisons/surrogate-*.json
+Run: python benchmarks/comparison_table.py results/reference/comparisons/surrogate-*.json
 """
 
 from __future__ import annotations

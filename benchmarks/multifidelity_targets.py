@@ -11,7 +11,7 @@ Printed per suite and strategy:
 Targets (issue: multi-objective early stopping): `mo-asha` reaches H within C/3 on at least
 2 of the 4 suites; `mo-asha`'s median HV is at least `st-moasha`'s at equal training seconds
 (C/3 and C) on at least 3. The document per suite goes to
-results/comparisons/multifidelity-SUITE-OBJ1+OBJ2.json.
+results/reference/comparisons/multifidelity-SUITE-OBJ1+OBJ2.json.
 
 Run: python benchmarks/multifidelity_targets.py [--suites mnist-mlp,...] [--seeds 20]
      [--objectives val_accuracy,train_time]  (each suite's surrogate document must exist:
@@ -108,7 +108,8 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--objectives", default=None,
                         help="objective set (default: the suite's two objectives)")
-    parser.add_argument("--out", type=Path, default=Path("results") / "comparisons")
+    parser.add_argument("--out", type=Path,
+                        default=Path("results") / "reference" / "comparisons")
     args = parser.parse_args()
     from mobench.console import quiet_tensorflow
     from mobench.suites import get_suite

@@ -122,13 +122,17 @@ def reference_reason(file: Path, document: dict[str, Any]) -> str | None:
       that `compare` replays (`results/tables/` ships the project's own);
     - a pytest-benchmark file saved under the name "reference" (`NNNN_reference.json`, written
       by `pytest --benchmark --benchmark-save=reference`), as the project's reference run in
-      `results/benchmarks/<hardware-id>/` is.
+      `results/benchmarks/<hardware-id>/` is;
+    - anything under a `reference/` folder (`results/reference/comparisons/` ships the
+      project's strategy comparisons).
     """
     block = document.get("mobench") if isinstance(document.get("mobench"), dict) else {}
     if document.get("reference") is True or block.get("reference") is True:
         return "marked reference"
     if document.get("kind") in ("table", "curves") or "tables" in file.parent.parts[-1:]:
         return "replay table"
+    if "reference" in file.parent.parts:
+        return "reference result shipped with the project"
     name = file.stem.split("_", 1)
     if block and len(name) == 2 and name[0].isdigit() and name[1] == REFERENCE_SAVE_NAME:
         return "reference benchmark run"
@@ -208,6 +212,8 @@ ROW_BUILDERS: dict[str, Builder] = {
     "table": _no_rows,
     "curves": _no_rows,  # a sampled learning-curve table's header (compare/curves.py)
     "surrogate": _no_rows,  # a fitted surrogate's fidelity and fronts (compare/surrogate.py)
+    # early stopping's targets, side by side (benchmarks/multifidelity_targets.py)
+    "multifidelity-targets": _no_rows,
 }
 
 __all__ = ["COLUMNS", "MEASURES", "Problem", "ROW_BUILDERS", "Results", "collect",
