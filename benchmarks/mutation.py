@@ -82,6 +82,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "mobench/strategies/parego.py": ("parego", [
         FAIRNESS, PAIRS, *contract("parego"),
         "--deselect", f"{FAIRNESS}::test_pesa2_beats_random_search_by_a_margin"]),
+    "mobench/strategies/multifidelity.py": ("multifidelity", [
+        "tests/test_multifidelity.py", "-k", "not syne"]),
     "mobench/strategies/keras_tuner.py": ("keras_tuner", ["tests/test_kt_strategies.py"]),
     "mobench/compare/indicators.py": ("indicators", [
         "tests/test_indicators.py", STATS, REPLAY, "-k", "not slow and not in_processes"]),
