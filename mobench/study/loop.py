@@ -1,9 +1,10 @@
 """One worker's ask/evaluate/tell loop, safe when many workers share a study.
 
-- Exact count: a worker asks only while COMPLETE + live RUNNING trials < N; a trial asked in
-  the same instant as another's is surplus when N trials with lower numbers are already COMPLETE
-  or live (trial numbers are unique, so exactly one of two racers goes on); a result that
-  arrives after the study reached N is dropped. Surplus trials are FAIL with a `fail_reason`.
+- Exact count: a worker asks only while finished (COMPLETE, or PRUNED at a multi-fidelity
+  rung) + live RUNNING trials < N; a trial asked in the same instant as another's is surplus
+  when N trials with lower numbers are already finished or live (trial numbers are unique, so
+  exactly one of two racers goes on); a result that arrives after the study reached N is
+  dropped. Surplus trials are FAIL with a `fail_reason`.
 - Heartbeats: a thread records one every `heartbeat_interval` while a trial runs; before each
   ask the worker fails stale trials (`optuna.storages.fail_stale_trials`), whose callback
   re-queues them, and the next ask picks the re-queued trial up.
@@ -214,7 +215,8 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
         ops.fail_stale()
         trials = ops.trials()
         done = sum(finished(t) for t in trials)
-        progress.begin(done)  # the study's count when this worker started
+        # the study's count (or its training seconds) when this worker started
+        progress.begin(int(spent_seconds(trials)) if budget_seconds else done)
         if done >= n_trials:
             return ran
         if budget_seconds is not None and spent_seconds(trials) >= budget_seconds:
@@ -251,6 +253,8 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
             on_line("the strategy has no configs left (grid exhausted): stopping")
             return ran
         if front is not None:
+            if budget_seconds:  # the bar counts the study's training seconds
+                done = int(spent_seconds(ops.trials()))
             progress.advance(done=done, **trial_status(trial.number, outcome, front,
                                                        objectives))
 
@@ -394,8 +398,9 @@ def run_trials(
     worker=None,
     budget_seconds: float | None = None,
 ) -> int:
-    """Ask/evaluate/tell until the study holds exactly `n_trials` COMPLETE trials, counting
-    every worker's; returns how many this call ran.
+    """Ask/evaluate/tell until the study holds exactly `n_trials` finished trials (COMPLETE,
+    or PRUNED at a rung), counting every worker's, or until the finished ones trained for
+    `budget_seconds` (the progress bar then counts seconds); returns how many this call ran.
 
     `evaluator` gets the Optuna trial: its params when `distributions` were given, or it
     suggests them itself (define-by-run, as the keras-tuner front end does). `worker`
@@ -413,8 +418,10 @@ def run_trials(
     # collection here each trial's collection only visits what the trials made.
     gc.collect()
     gc.freeze()
+    total, unit = (math.ceil(budget_seconds), "s of training") if budget_seconds else \
+        (n_trials, "trials")
     try:
-        with Progress(n_trials, "trials", on_line=on_line) as progress:
+        with Progress(total, unit, on_line=on_line) as progress:
             return run_loop(study, injected(evaluator), distributions, objectives, n_trials,
                             on_line, worker or Worker(), progress, budget_seconds)
     finally:
