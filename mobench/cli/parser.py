@@ -205,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="every K-th config also runs with seed+1 (default 5; 0: none)")
     lc.add_argument("--threads", type=positive_int, metavar="T",
                     help="TensorFlow intra- and inter-op threads (default: TF's own)")
+    lc.add_argument("--max-runs", type=positive_int, metavar="R",
+                    help="measure at most R runs, then stop (re-run to continue): a fresh "
+                    "process per chunk returns the memory TensorFlow keeps across models")
 
     c = verbs.add_parser("compare", help="compare strategies on a table (seeds, statistics)",
                          description="Run every strategy x seed on a stored table, compute"

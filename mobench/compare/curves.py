@@ -254,8 +254,9 @@ def _cell(value: Any) -> Any:
 def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str = "sobol",
                  seed: int = 0, repeat_every: int = 5, extra_seeds: int = 1,
                  limit: int | None = None, threads: dict[str, Any] | None = None,
-                 on_line: Callable[[str], None] = print) -> Path:
-    """Train every sampled (config, seed) not yet in `out`, appending rows; returns `out`."""
+                 max_runs: int | None = None, on_line: Callable[[str], None] = print) -> Path:
+    """Train every sampled (config, seed) not yet in `out` (at most `max_runs` of them),
+    appending rows; returns `out`."""
     from optuna.distributions import distribution_to_json
 
     from mobench.documents import provenance
@@ -279,7 +280,8 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
         "extra_seeds": extra_seeds, "fcd_epochs": fcd_checkpoints(epochs) if gan else None,
         "threads": threads or {}, "hardware_id": fp.get("hardware_id"),
         "space": {k: json.loads(distribution_to_json(d)) for k, d in space.items()},
-        "columns": csv_fields(gan), "peak_memory": "not recorded (CPU reading unreliable)",
+        "columns": csv_fields(gan),
+        "peak_memory": "the allocator's peak while training, bytes (profiling.memory)",
         "provenance": provenance(fp, seed, suite_version=suite.version),
     }
     fields = csv_fields(gan)
@@ -296,7 +298,9 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
         done = done_runs(out)
         todo = [(i, s) for i, s in plan if (i, s) not in done]
         on_line(f"curves {out}: {n} configs x {epochs} epochs, {len(plan)} runs "
-                f"({len(plan) - n} repeats), {len(plan) - len(todo)} already done")
+                f"({len(plan) - n} repeats), {len(plan) - len(todo)} already done"
+                + (f", {min(max_runs, len(todo))} in this call" if max_runs else ""))
+        todo = todo[:max_runs] if max_runs else todo
         if gan and todo:
             from mobench.models.quality import feature_classifier
 
@@ -395,7 +399,7 @@ def run_curves(args, log: Callable[[str], None]) -> int:
     out = args.out or Path("results") / "tables" / f"{suite.name}-{dataset.name}-curves.csv"
     build_curves(suite, dataset, out, n=args.sample, epochs=args.epochs or suite.epochs,
                  method=args.method, seed=args.seed, repeat_every=args.repeat_every,
-                 limit=args.limit, threads=threads, on_line=log)
+                 limit=args.limit, threads=threads, max_runs=args.max_runs, on_line=log)
     log(f"wrote {out} and {header_path(out)}")
     return 0
 
