@@ -129,6 +129,9 @@ def _table(tmp_path, *extra: str, n: str = "2"):
 @pytest.mark.slow
 def test_curves_resume_and_header_checks(tmp_path, capsys):
     out, argv = _table(tmp_path)
+    assert main([*argv, "--max-runs", "1"]) == 0  # a chunk: one run, then stop
+    assert len(load_curves(out)[1]) == 1
+    assert "0 already done, 1 in this call" in capsys.readouterr().err
     assert main(argv) == 0
     header, frame = load_curves(out)
     assert header["n"] == 2 and "intra_op" in header["threads"]
@@ -141,7 +144,8 @@ def test_curves_resume_and_header_checks(tmp_path, capsys):
         assert len(row.time_curve) == 2 and row.time_curve[1] > row.time_curve[0] > 0
         assert row.train_time == pytest.approx(row.time_curve[-1])
         assert row.params > 0 and row.flops > 0 and row.latency_p50 > 0
-    assert "peak_memory" not in frame.columns
+        # the training peak holds at least the float32 weights, gradients and Adam's 2 slots
+        assert row.peak_memory >= 4 * 4 * row.params
 
     # a torn last line (interrupted write) is dropped on resume and that run is redone
     text = out.read_text(encoding="utf-8")
