@@ -19,7 +19,7 @@ import dataclasses
 import time
 from typing import Any
 
-from mobench.compare.protocol import RunTrace
+from mobench.compare.trace import RunTrace
 from mobench.objectives import Objective
 from mobench.study.outcome import constraint_values, tell, told_values
 

@@ -12,29 +12,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from mobench.compare import indicators as ind
+from mobench.compare.trace import RunTrace
 from mobench.objectives import Objective
 from mobench.records import SCHEMA_VERSION
 from mobench.study.outcome import constraint_values, tell, told_values
-
-
-@dataclass(frozen=True)
-class RunTrace:
-    """Everything one (strategy, seed) run produced, trial by trial."""
-
-    strategy: str
-    seed: int
-    points: list[list[float]]  # minimisation space; NaN where infeasible
-    feasible: list[bool]
-    cost_s: list[float]
-    overhead_s: list[float]
-    epochs: list[int] = field(default_factory=list)  # multi-fidelity: epoch each trial reached
-    rungs: dict[str, int] = field(default_factory=dict)  # multi-fidelity: trials per rung epoch
 
 
 def run_strategy(problem, strategy: str, seed: int, budget: int,
