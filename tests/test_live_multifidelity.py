@@ -119,6 +119,6 @@ def test_mo_asha_tunes_live_stopping_trials_at_rungs_on_digits(tmp_path, capsys)
     page = (tmp_path / "report" / "report.md").read_text()
     row = next(line for line in page.splitlines() if line.startswith("| run |"))
     assert "stopped early (epoch: trials)" in row
-    ours = next(line for line in page.splitlines() if "| mo-asha |" in line)
+    ours = next(line for line in page.splitlines() if line.startswith("| run | mo-asha |"))
     by_epoch = {e: sum(t["stopped_at_epoch"] == e for t in stopped) for e in (1, 3)}
     assert ", ".join(f"{e}: {n}" for e, n in by_epoch.items() if n) in ours

@@ -197,9 +197,9 @@ def test_param_text() -> None:
 
 def test_runs_table_counts_per_run() -> None:
     table = rp.runs_table(rp.with_front(_trials(), SPEC))
-    assert table.rows[0] == ["run-r1", "pesa2", "3", "3", "3", "0", "0", "2", "1",
+    assert table.rows[0] == ["run-r1", "pesa2", "3", "3", "3", "0", "0", "2", "1", "-",
                              "2024-01-01"]
-    assert table.rows[1] == ["run-r2", "random", "5", "4", "3", "1", "1", "2", "2",
+    assert table.rows[1] == ["run-r2", "random", "5", "4", "3", "1", "1", "2", "2", "-",
                              "2024-01-02"]
 
 
@@ -216,7 +216,7 @@ def test_pareto_section_blocks(monkeypatch) -> None:
     heading, text, runs, figure, front = section.blocks
     assert heading.text == "Suite mnist-mlp: val_accuracy (max), train_time (min)"
     assert text.text == "hardware ?, dataset digits; 2 run(s), 8 trials."
-    assert runs.caption == "Runs in this group" and len(runs.rows) == 2
+    assert runs.caption.startswith("Runs in this group;") and len(runs.rows) == 2
     assert figure.caption == ("Objective pairs; front members (3) large with a black edge; "
                               "1 infeasible trial(s) with measured values as grey crosses; "
                               "1 trial(s) without measured values not plotted.")
@@ -253,7 +253,7 @@ def test_runs_table_keeps_the_order_of_appearance_and_one_trial_runs() -> None:
     table = rp.runs_table(rp.with_front(pd.concat([trials, lone], ignore_index=True), SPEC))
     assert [row[0] for row in table.rows] == ["run-r1", "run-r2", "run-lone"]
     # One failed, infeasible trial: nothing complete, nothing infeasible among the complete.
-    assert table.rows[2] == ["run-lone", "nsga2", "1", "0", "0", "0", "1", "0", "0",
+    assert table.rows[2] == ["run-lone", "nsga2", "1", "0", "0", "0", "1", "0", "0", "-",
                              "2024-02-01"]
 
 
@@ -270,3 +270,12 @@ def test_front_caption_without_a_cut_and_one_feasible_trial(monkeypatch) -> None
     blocks = rp.pareto(SimpleNamespace(of_kind=lambda kind: frame)).blocks
     assert [b.kind for b in blocks] == ["heading", "text", "table", "figure", "figure", "table"]
     assert blocks[4].caption.startswith("Parallel coordinates of 1 feasible trials")
+
+
+def test_runs_table_counts_trials_stopped_after_each_epoch() -> None:
+    trials = rp.with_front(_trials(), SPEC)
+    first = trials.index[trials["run"] == "run-r1"]
+    trials["stopped_at_epoch"] = np.nan
+    trials.loc[first, "stopped_at_epoch"] = [3, 1, 1]
+    table = rp.runs_table(trials)
+    assert table.rows[0][9] == "1: 2, 3: 1" and table.rows[1][9] == "-"
