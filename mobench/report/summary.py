@@ -155,7 +155,10 @@ def best_strategy(doc: dict[str, Any]) -> list[str] | None:
     else:
         vs_random = MISSING
     problem = doc.get("problem") if isinstance(doc.get("problem"), dict) else {}
-    return [str(doc.get("suite")), str(problem.get("table", MISSING)), f"{budget:.0f} trials",
+    names_of = [str(o.get("name")) for o in doc.get("objectives") or [] if isinstance(o, dict)]
+    where = ("surrogate of " if problem.get("kind") == "surrogate" else "") + \
+        str(problem.get("table", MISSING)) + (f" ({', '.join(names_of)})" if names_of else "")
+    return [str(doc.get("suite")), where, f"{budget:.0f} trials",
             f"{names} ({best_median:.3g})", verdict, vs_random]
 
 
