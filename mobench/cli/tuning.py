@@ -33,7 +33,7 @@ def run_tune(args: argparse.Namespace) -> int:
     # any work or write
     study = open_study(make_storage(spec.storage), spec.study, objectives,
                        optuna.samplers.RandomSampler(), suite.name, spec.study_settings(suite))
-    from mobench.study.loop import finished as is_finished
+    from mobench.study.document import finished as is_finished
 
     finished = sum(is_finished(t) for t in study.get_trials(deepcopy=False))
     if finished:
@@ -75,8 +75,7 @@ def run_tune(args: argparse.Namespace) -> int:
 def _tune_report(args, spec, study, suite, objectives, info: dict, status: int) -> int:
     """Print the Pareto front and write the run document (every worker's trials)."""
     from mobench.display import table
-    from mobench.study.document import front_rows, tuning_document
-    from mobench.study.loop import finished, spent_seconds
+    from mobench.study.document import finished, front_rows, spent_seconds, tuning_document
 
     document = tuning_document(
         study, suite=suite, strategy=spec.strategy, objectives=objectives,

@@ -21,6 +21,17 @@ def measured_values(user_attrs: dict[str, Any]) -> dict[str, Any]:
     return flat or dict(user_attrs.get("measured", {}))
 
 
+def finished(trial) -> bool:
+    """COMPLETE, or PRUNED (stopped at a rung by a multi-fidelity strategy): it counts."""
+    return trial.state.name in ("COMPLETE", "PRUNED")
+
+
+def spent_seconds(trials) -> float:
+    """Training seconds the finished trials measured (a stopped one: the epochs it used)."""
+    return float(sum(t.user_attrs.get(MEASURED_PREFIX + "train_time", 0.0)
+                     for t in trials if finished(t)))
+
+
 def trial_entry(trial, objectives: tuple[Objective, ...]) -> dict[str, Any]:
     placeholders = set(trial.user_attrs.get("placeholders", ()))
     values = {}

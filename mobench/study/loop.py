@@ -30,7 +30,7 @@ from typing import Any
 
 from mobench.errors import TrialFailed, UsageError
 from mobench.objectives import Objective
-from mobench.study.document import MEASURED_PREFIX
+from mobench.study.document import MEASURED_PREFIX, finished, spent_seconds
 from mobench.study.outcome import TrialOutcome, constraint_values, tell, told_values
 from mobench.study.progress import front_hv, trial_status
 from mobench.study.rungs import STOPPED_AT_ATTR
@@ -151,17 +151,6 @@ class StudyOps:
         self.retry("fail a trial", call)
 
 
-def finished(trial) -> bool:
-    """COMPLETE, or PRUNED (stopped at a rung by a multi-fidelity strategy): it counts."""
-    return trial.state.name in ("COMPLETE", "PRUNED")
-
-
-def spent_seconds(trials) -> float:
-    """Training seconds the finished trials measured (a stopped one: the epochs it used)."""
-    return float(sum(t.user_attrs.get(MEASURED_PREFIX + "train_time", 0.0)
-                     for t in trials if finished(t)))
-
-
 def _age(trial, now: dt.datetime) -> float:
     start = trial.datetime_start
     return (now - start).total_seconds() if start is not None else math.inf
@@ -241,7 +230,7 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
                 if outcome is None:
                     continue
                 ran += 1
-                stopped, front, done = _tell_outcome(ops, trial, outcome, objectives,
+                stopped, front, done = tell_outcome(ops, trial, outcome, objectives,
                                                      constraints, n_trials)
         except TrialLost as exc:
             on_line(str(exc))
@@ -312,7 +301,7 @@ def _run_one(ops: StudyOps, trial, evaluator, constraints: tuple,
         raise
 
 
-def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, constraints: tuple,
+def tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, constraints: tuple,
                   n_trials: int) -> tuple[bool, int | None, int]:
     """Tell the outcome; (grid exhausted, front size or None when dropped, COMPLETE count)."""
     from optuna.exceptions import UpdateFinishedTrialError
@@ -364,28 +353,6 @@ def _tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, const
     if outcome.stopped_at is not None:  # not on the front: the figure is the front's alone
         values = list(best[0].values) if best else values
     return not told, (len(best), front_hv(best, complete, values, objectives)), count + 1
-
-
-def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], constraints: tuple,
-                      reason: str, n_trials: int, settings: StorageSettings, url: str,
-                      on_line: Callable[[str], None]) -> None:
-    """Tell RUNNING trial `number` COMPLETE and infeasible (its worker was stopped, e.g. past
-    --trial-timeout): unmeasured objectives get placeholders, every constraint is violated."""
-    from optuna.trial import Trial, TrialState
-
-    ops = StudyOps(study, Worker(settings=settings, url=url), on_line)
-    trials = ops.trials()
-    if trials[number].state != TrialState.RUNNING:
-        return
-    if sum(finished(t) for t in trials) >= n_trials:
-        ops.fail(number, f"surplus: the study reached {n_trials} finished trials ({reason})")
-        return
-    outcome = TrialOutcome({}, tuple(1.0 for _ in constraints), infeasible_reason=reason)
-    trial = Trial(study, trials[number]._trial_id)
-    try:
-        _tell_outcome(ops, trial, outcome, objectives, tuple(constraints), n_trials)
-    except TrialLost:
-        pass  # failed as stale meanwhile: its retry runs it again
 
 
 def run_trials(

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from mobench.objectives import Objective
+from mobench.study.document import finished
+from mobench.study.storages import StorageSettings
 from mobench.study.workers import SPEC_ENV, STATUS_FD_ENV, TuneSpec
 
 RESTARTS_PER_WORKER = 3
@@ -169,7 +172,6 @@ def finish_timed_out(spec: TuneSpec, number: int, on_line: Callable[[str], None]
     import optuna
 
     from mobench.objectives import parse_constraint, parse_objectives
-    from mobench.study.loop import finish_infeasible
     from mobench.study.storages import make_storage
 
     storage = make_storage(spec.storage, replace(spec.settings, heartbeat_interval=None))
@@ -180,6 +182,31 @@ def finish_timed_out(spec: TuneSpec, number: int, on_line: Callable[[str], None]
                       tuple(parse_constraint(c) for c in spec.constraints), reason, spec.trials,
                       spec.settings, spec.storage, on_line)
     on_line(f"trial #{number} {reason}: told infeasible; its worker restarts")
+
+
+def finish_infeasible(study, number: int, objectives: tuple[Objective, ...], constraints: tuple,
+                      reason: str, n_trials: int, settings: StorageSettings, url: str,
+                      on_line: Callable[[str], None]) -> None:
+    """Tell RUNNING trial `number` COMPLETE and infeasible (its worker was stopped, e.g. past
+    --trial-timeout): unmeasured objectives get placeholders, every constraint is violated."""
+    from optuna.trial import Trial, TrialState
+
+    from mobench.study.loop import StudyOps, TrialLost, Worker, tell_outcome
+    from mobench.study.outcome import TrialOutcome
+
+    ops = StudyOps(study, Worker(settings=settings, url=url), on_line)
+    trials = ops.trials()
+    if trials[number].state != TrialState.RUNNING:
+        return
+    if sum(finished(t) for t in trials) >= n_trials:
+        ops.fail(number, f"surplus: the study reached {n_trials} finished trials ({reason})")
+        return
+    outcome = TrialOutcome({}, tuple(1.0 for _ in constraints), infeasible_reason=reason)
+    trial = Trial(study, trials[number]._trial_id)
+    try:
+        tell_outcome(ops, trial, outcome, objectives, tuple(constraints), n_trials)
+    except TrialLost:
+        pass  # failed as stale meanwhile: its retry runs it again
 
 
 def _stop(children, forward: bool = False) -> None:
