@@ -93,10 +93,8 @@ def run_table(args: argparse.Namespace) -> int:
     from mobench.study.space import complete_grid, kt_space
     from mobench.suites import check_values, get_suite
 
-    if args.sample is not None:  # sampled learning curves: mobench.compare.protocol.curves
-        from mobench.compare.curves import run_curves
-
-        return run_curves(args, log)
+    if args.sample is not None:  # sampled learning curves: mobench.compare.curves
+        return run_curves(args)
     if args.out:
         check_output(args.out, "--out")
     suite = get_suite(args.suite, args.suites_dir)
@@ -165,4 +163,46 @@ def run_suites(args: argparse.Namespace) -> int:
             c += [str(len(r["hyperparameters"])),
                   "continuous" if r["configs"] is None else f"{r['configs']:,}"]
     print(table(headers, cells))
+    return 0
+
+
+def set_threads(threads: int | None) -> dict[str, object]:
+    """Restrict TensorFlow's intra- and inter-op pools (before any op runs); report them."""
+    import os
+
+    import tensorflow as tf
+
+    if threads is not None:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError as exc:
+            raise UsageError(f"--threads: {exc}") from None
+    env = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+            "cpu_count": os.cpu_count(), **{k: os.environ.get(k) for k in env}}
+
+
+def run_curves(args: argparse.Namespace) -> int:
+    """`mobench table SUITE --sample N ...`: build (or resume) a learning-curve table."""
+    from mobench.compare.curves import build_curves, header_path
+    from mobench.data import load_dataset
+    from mobench.suites import get_suite
+
+    if args.grid:
+        raise UsageError("--grid and --sample exclude each other (grid or sampled table)")
+    if args.repeats != 1:
+        raise UsageError("--repeats is for grid tables; with --sample use --repeat-every K")
+    if args.sample < 1:
+        raise UsageError(f"--sample must be a positive integer, got {args.sample}")
+    suite = get_suite(args.suite, args.suites_dir)
+    threads = set_threads(args.threads)
+    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           data_dir=args.data_dir)
+    out = args.out or Path("results") / "tables" / f"{suite.name}-{dataset.name}-curves.csv"
+    build_curves(suite, dataset, out, n=args.sample, epochs=args.epochs or suite.epochs,
+                 method=args.method, seed=args.seed, repeat_every=args.repeat_every,
+                 limit=args.limit, threads=threads, max_runs=args.max_runs, on_line=log)
+    log(f"wrote {out} and {header_path(out)}")
     return 0
