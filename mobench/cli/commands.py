@@ -203,6 +203,7 @@ def run_curves(args: argparse.Namespace) -> int:
     out = args.out or Path("results") / "tables" / f"{suite.name}-{dataset.name}-curves.csv"
     build_curves(suite, dataset, out, n=args.sample, epochs=args.epochs or suite.epochs,
                  method=args.method, seed=args.seed, repeat_every=args.repeat_every,
-                 limit=args.limit, threads=threads, max_runs=args.max_runs, on_line=log)
+                 limit=args.limit, threads=threads, max_runs=args.max_runs, shard=args.shard,
+                 on_line=log)
     log(f"wrote {out} and {header_path(out)}")
     return 0

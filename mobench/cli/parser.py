@@ -84,6 +84,14 @@ def parse_params(text: str) -> dict[str, object]:
     return out
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """K/N with 0 <= K < N: this process builds runs K, K+N, K+2N, ... of the plan."""
+    k, sep, n = text.partition("/")
+    if not (sep and k.strip().isdigit() and n.strip().isdigit() and 0 <= int(k) < int(n)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 0 <= K < N (e.g. 0/2)")
+    return int(k), int(n)
+
+
 def parse_grid(text: str) -> tuple[str, list[object]]:
     """`key=v1,v2,...` with values read as JSON scalars where they parse."""
     key, sep, raw = text.partition("=")
@@ -208,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     lc.add_argument("--max-runs", type=positive_int, metavar="R",
                     help="measure at most R runs, then stop (re-run to continue): a fresh "
                     "process per chunk returns the memory TensorFlow keeps across models")
+    lc.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="K/N",
+                    help="build only runs K, K+N, K+2N, ... of the plan (0 <= K < N), so N "
+                    "processes on N cores build one table into N files; concatenate their "
+                    "rows under one header when all are done (benchmarks/build_tables.sh)")
 
     c = verbs.add_parser("compare", help="compare strategies on a table (seeds, statistics)",
                          description="Run every strategy x seed on a stored table, compute"

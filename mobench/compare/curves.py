@@ -109,6 +109,15 @@ def run_plan(n: int, repeat_every: int, extra_seeds: int, seed: int) -> list[tup
     return plan
 
 
+def shard_plan(plan: list[tuple[int, int]], shard: tuple[int, int]) -> list[tuple[int, int]]:
+    """Runs k, k+N, k+2N, ... of `plan` for shard (k, N): N processes, one per core, build
+    disjoint parts that together are the whole plan."""
+    k, count = shard
+    if not 0 <= k < count:
+        raise UsageError(f"--shard must be K/N with 0 <= K < N, got {k}/{count}")
+    return plan[k::count]
+
+
 def fcd_checkpoints(epochs: int, count: int = 5) -> list[int]:
     """Epochs (1-based) after which the GAN's fcd is measured: evenly spaced, the last included."""
     count = min(count, epochs)
@@ -254,9 +263,10 @@ def _cell(value: Any) -> Any:
 def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str = "sobol",
                  seed: int = 0, repeat_every: int = 5, extra_seeds: int = 1,
                  limit: int | None = None, threads: dict[str, Any] | None = None,
-                 max_runs: int | None = None, on_line: Callable[[str], None] = print) -> Path:
-    """Train every sampled (config, seed) not yet in `out` (at most `max_runs` of them),
-    appending rows; returns `out`."""
+                 max_runs: int | None = None, shard: tuple[int, int] = (0, 1),
+                 on_line: Callable[[str], None] = print) -> Path:
+    """Train every sampled (config, seed) of this `shard` not yet in `out` (at most `max_runs`
+    of them), appending rows; returns `out`."""
     from optuna.distributions import distribution_to_json
 
     from mobench.documents import provenance
@@ -271,6 +281,8 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
     space = search_space(suite, hypermodel)
     configs = sample_configs(space, n, method=method, seed=seed)
     plan = run_plan(n, repeat_every, extra_seeds, seed)
+    runs = len(plan)
+    plan = shard_plan(plan, shard)
     fp = fingerprint()
     header = {
         "schema_version": SCHEMA_VERSION, "kind": KIND, "suite": suite.name,
@@ -297,8 +309,9 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
         repair_tail(out, fields, on_line, KIND)
         done = done_runs(out)
         todo = [(i, s) for i, s in plan if (i, s) not in done]
-        on_line(f"curves {out}: {n} configs x {epochs} epochs, {len(plan)} runs "
-                f"({len(plan) - n} repeats), {len(plan) - len(todo)} already done"
+        part = f", shard {shard[0]}/{shard[1]}: {len(plan)} of them" if shard[1] > 1 else ""
+        on_line(f"curves {out}: {n} configs x {epochs} epochs, {runs} runs "
+                f"({runs - n} repeats){part}, {len(plan) - len(todo)} already done"
                 + (f", {min(max_runs, len(todo))} in this call" if max_runs else ""))
         todo = todo[:max_runs] if max_runs else todo
         if gan and todo:
