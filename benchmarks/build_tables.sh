@@ -23,7 +23,7 @@ export TF_CPP_MIN_LOG_LEVEL=2 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_T
 mkdir -p "$OUT"
 cd "$REPO" || exit 1
 
-rows() { echo $(($(wc -l < "$1" 2>/dev/null || echo 1) - 1)); }
+rows() { echo $(($( { wc -l < "$1"; } 2>/dev/null || echo 1) - 1)); }
 
 chunks() {  # CSV RUNS CORE SUITE N EPOCHS [args...]: chunks of $CHUNK runs until CSV has RUNS
     local csv=$1 want=$2 core=$3 suite=$4 n=$5 epochs=$6

@@ -29,8 +29,11 @@ from optuna.trial import TrialState
 
 from mobench.cli import main
 from mobench.objectives import parse_objectives
+from mobench.strategies.multifidelity import MultiFidelity
+from mobench.study.document import rung_counts
 from mobench.study.loop import run_trials
 from mobench.study.outcome import TrialOutcome
+from mobench.study.rungs import RUNG_ATTR, STOPPED_AT_ATTR, StudyRungs
 from mobench.study.storages import is_transient, journal_path, make_storage, normalize_url, redact
 from mobench.study.supervisor import supervise, timeline
 from mobench.study.workers import SPEC_ENV, TuneSpec, join_study
@@ -59,11 +62,48 @@ def toy_work(spec: TuneSpec, on_line, watch=None, on_info=None) -> None:
     run_trials(study, toy_evaluator, SPACE, OBJECTIVES, spec.trials, on_line, worker)
 
 
-def toy_spec(url: str, trials: int = 6, **kw) -> TuneSpec:
+def toy_rung_evaluator(rungs: StudyRungs):
+    """A 9-epoch toy learning curve judged by MO-ASHA's live rungs (epochs 1 and 3); trial
+    `MOBENCH_TOY_HANG_AT_RUNG`=N@E hangs right after recording its vector at rung E."""
+    def evaluate(trial) -> TrialOutcome:
+        units = trial.params["units"]
+        bracket = rungs.bracket(trial)
+        for epoch in range(1, 10):
+            time.sleep(0.01)
+            values = {"val_accuracy": (1 - abs(units - 256) / 512) * (1 - 0.5 / epoch),
+                      "train_time": units / 100 * epoch}
+            if epoch not in rungs.levels[bracket]:
+                continue
+            keep = rungs.decide(trial, bracket, epoch,
+                                [-values["val_accuracy"], values["train_time"]])
+            if os.environ.get("MOBENCH_TOY_HANG_AT_RUNG") == f"{trial.number}@{epoch}":
+                time.sleep(60)
+            if not keep:
+                return TrialOutcome(values, stopped_at=epoch)
+        return TrialOutcome(values)
+
+    return evaluate
+
+
+def toy_rung_work(spec: TuneSpec, on_line, watch=None, on_info=None) -> None:
+    """`toy_work` with MO-ASHA: rungs in the shared storage, as `tune --strategy mo-asha`."""
+    from mobench.strategies import make_sampler
+
+    study, worker = join_study(spec, OBJECTIVES, "toy", lambda seed: make_sampler(
+        "random", seed=seed, directions=["maximize", "minimize"]))
+    worker.watch, worker.poll_s = watch, 0.2
+    if on_info:
+        on_info({"dataset": {}, "epochs": 9, "provenance": {}})
+    rungs = StudyRungs(MultiFidelity("mo-asha"), 9, 0, OBJECTIVES)
+    run_trials(study, toy_rung_evaluator(rungs), SPACE, OBJECTIVES, spec.trials, on_line, worker)
+
+
+def toy_spec(url: str, trials: int = 6, entry: str = "test_distributed:toy_work",
+             **kw) -> TuneSpec:
     kw = {"heartbeat_interval": 1, "grace_period": 3, "storage_retry": 20.0, **kw}
     return TuneSpec(suite="toy", strategy="random", objectives=["val_accuracy", "train_time"],
-                    trials=trials, storage=normalize_url(url, ""), study="toy",
-                    entry="test_distributed:toy_work", **kw)
+                    trials=trials, storage=normalize_url(url, ""), study="toy", entry=entry,
+                    **kw)
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -225,6 +265,34 @@ def test_a_worker_killed_mid_trial_is_detected_and_its_trial_retried(storage_url
     assert retries[0].params == trials[2].params
     assert len(view.complete()) == 6
     assert {n: v for n, v in snapshot(trials).items() if n in before} == before  # none lost
+
+
+def test_a_worker_killed_inside_a_rung_leaves_each_config_once_at_each_rung(storage_url,
+                                                                         workers):
+    """MO-ASHA with two workers: the worker of trial #2 dies right after its rung-1 vector is
+    stored. Its trial fails and gives its place at the rung up; the retry (a copy with the
+    same params and user attributes) holds it again, so the rung counts every config once."""
+    spec = toy_spec(storage_url, trials=10, entry="test_distributed:toy_rung_work")
+    procs = [workers.start(spec, MOBENCH_TOY_HANG_AT_RUNG="2@1") for _ in range(2)]
+    view = StudyView(storage_url)
+    rung_1 = RUNG_ATTR.format(1)
+    victim = wait_for(lambda: next((t for t in view.trials() if t.number == 2
+                                    and t.state == RUNNING and rung_1 in t.user_attrs), None),
+                      60, "trial #2 holding a place at rung 1", workers)
+    os.kill(worker_pid(victim), signal.SIGKILL)
+    survivor = next(p for p in procs if p.pid != worker_pid(victim))
+    assert workers.wait(survivor) == 0, workers.logs()
+    trials = view.trials()
+    print(f"\ntimeline ({storage_url.split(':')[0]}):\n{timeline(trials)}")
+    assert trials[2].state == FAIL
+    (retry,) = [t for t in trials if t.user_attrs.get("retry_of") == 2]
+    assert retry.params == trials[2].params and retry.state in (COMPLETE, TrialState.PRUNED)
+    finished = [t for t in trials if t.state in (COMPLETE, TrialState.PRUNED)]
+    assert len(finished) == 10 and all(rung_1 in t.user_attrs for t in finished)
+    assert rung_counts(trials)["1"] == 10  # the dead trial's vector is not counted twice
+    assert not [t for t in trials if t.state == RUNNING]
+    stopped = [t for t in finished if t.state == TrialState.PRUNED]
+    assert stopped and all(t.user_attrs[STOPPED_AT_ATTR] in (1, 3) for t in stopped)
 
 
 def test_the_whole_study_killed_and_restarted_resumes(storage_url, workers):

@@ -34,6 +34,33 @@ def test_rungs_in_storage_are_shared_by_every_handle_on_the_study(tmp_path):
     assert [t.user_attrs["mf_rung_1"] for t in fresh.trials] == [[-0.9, 1.0], [-0.5, 2.0]]
 
 
+def test_a_failed_trial_gives_its_place_at_a_rung_to_its_retry():
+    """A worker died after trial 0 recorded the rung's best vector: the trial fails, and Optuna's
+    retry copies its params and user attributes. The retry must not compete with its dead copy,
+    and a newcomer must be judged against the retry alone, not against both."""
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+    from optuna.trial import TrialState
+
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    rungs = StudyRungs(MultiFidelity("mo-asha"), 10, 0, OBJECTIVES)
+    dead = study.ask({"units": optuna.distributions.IntDistribution(32, 512)})
+    assert rungs.decide(dead, rungs.bracket(dead), 1, [-0.9, 1.0])
+    study.tell(dead, state=TrialState.FAIL)
+    RetryHeartbeatStaleTrialCallback()(study, study.trials[0])  # as study.loop uses it
+    retry = study.ask()  # the WAITING copy, with the dead trial's rung vector
+    assert retry.user_attrs["mf_rung_1"] == [-0.9, 1.0]
+    assert rungs.decide(retry, rungs.bracket(retry), 1, [-0.9, 1.0])  # alone at the rung
+    for worse in ([-0.5, 2.0], [-0.4, 3.0]):  # 2nd of 2, 3rd of 3: stopped
+        other = study.ask()
+        assert not rungs.decide(other, rungs.bracket(other), 1, worse)
+    # 2nd of 4: goes on; with the dead copy counted it would be 3rd of 5 and stopped
+    newcomer = study.ask()
+    assert rungs.decide(newcomer, rungs.bracket(newcomer), 1, [-0.8, 1.5])
+    from mobench.study.document import rung_counts
+
+    assert rung_counts(study.get_trials())["1"] == 4  # the dead trial is not counted
+
+
 def test_hyperband_brackets_are_seeded_by_trial_number_and_stored(tmp_path):
     study = optuna.create_study(directions=["maximize", "minimize"])
     rungs = StudyRungs(MultiFidelity("mo-hyperband"), 10, 7, OBJECTIVES)
@@ -80,6 +107,9 @@ def test_budget_seconds_stops_starting_trials_once_the_finished_ones_trained_tha
     (["--strategy", "st-moasha"], "a replay baseline"),
     (["--strategy", "mo-asha:grid"], "cannot propose"),
     (["--strategy", "mo-hyperband:nope"], "unknown sampler of mo-hyperband 'nope'"),
+    (["--strategy", "mo-asha"], "trials train for 1 epoch: no rung; train for more --epochs"),
+    (["--strategy", "mo-asha:eta=1", "--epochs", "5"], "eta='1' must be an integer >= 2"),
+    (["--strategy", "mo-asha:min=5", "--epochs", "5"], "for 5 epochs: no rung; lower min=5"),
 ])
 def test_bad_multi_fidelity_tuning_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch,
                                                                   argv, message):
@@ -122,3 +152,42 @@ def test_mo_asha_tunes_live_stopping_trials_at_rungs_on_digits(tmp_path, capsys)
     ours = next(line for line in page.splitlines() if line.startswith("| run | mo-asha |"))
     by_epoch = {e: sum(t["stopped_at_epoch"] == e for t in stopped) for e in (1, 3)}
     assert ", ".join(f"{e}: {n}" for e, n in by_epoch.items() if n) in ours
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--strategies", "random,mo-asha"], "trials train for 1 epoch: no rung"),
+    (["--strategies", "st-moasha", "--epochs", "3"], "a replay baseline"),
+    (["--strategies", "mo-asha", "--epochs", "3", "--objectives", "val_accuracy,latency"],
+     "'latency' is only measured after training"),
+])
+def test_bad_live_multi_fidelity_comparisons_are_one_line_and_write_nothing(
+        tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "mnist-mlp", "--live", "--out", "out", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_epochs_belong_to_live_comparisons_only(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "mnist-mlp", "--epochs", "3", "--strategies", "random"]) == 2
+    assert "--epochs sets the training of --live runs" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_live_comparison_runs_mo_asha_at_equal_training_seconds(tmp_path, capsys):
+    out = tmp_path / "live"
+    assert main(["compare", "mnist-mlp", "--live", "--strategies", "random,mo-asha",
+                 "--epochs", "3", "--budget-seconds", "6", "--seeds", "1", "--dataset",
+                 "digits", "--limit", "150", "--out", str(out)]) == 0
+    (path,) = out.glob("compare-live-*.json")
+    doc = json.loads(path.read_text())
+    assert doc["problem"]["epochs"] == 3 and doc["problem"]["budget_seconds"] == 6
+    runs = {r["strategy"]: r for r in doc["runs"]}
+    for run in runs.values():  # seconds, not trials, ended each run
+        assert 0 < run["cumulative_cost_s"][-1] <= 6
+    asha = runs["mo-asha"]
+    # every counted trial reached rung 1 and then finished (3) or was stopped there (1)
+    assert set(asha["epochs"]) <= {1, 3} and asha["rungs"]["1"] >= len(asha["epochs"])
+    assert "seconds" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from mobench.strategies.multifidelity import (
     Rungs,
     bracket_weights,
     brackets,
+    check_epochs,
     continues,
     parse_multi_fidelity,
     promotion_order,
@@ -117,6 +118,12 @@ def test_rungs_record_every_vector_and_count_trials_per_rung():
     ("mo-asha:", "name the sampler"),
     ("mo-asha:tpe-ish", "unknown sampler of mo-asha"),
     ("mo-ashaa", "unknown multi-fidelity strategy"),
+    ("mo-asha:eta=1", r"eta='1' must be an integer >= 2 \(the reduction factor\)"),
+    ("mo-asha:motpe:eta=two", "eta='two' must be an integer >= 2"),
+    ("mo-hyperband:min=0", "min='0' must be an integer >= 1"),
+    ("mo-asha:rate=2", "unknown option 'rate'"),
+    ("mo-asha:random:motpe", r"expected mo-asha\[:SAMPLER\]\[:eta=E\]\[:min=M\]"),
+    ("mo-asha:eta=2:eta=3", "expected mo-asha"),
 ])
 def test_bad_multi_fidelity_names_get_one_line(name, message):
     with pytest.raises(UsageError, match=message) as info:
@@ -128,6 +135,25 @@ def test_parse_names_the_proposing_sampler():
     assert parse_multi_fidelity("mo-asha") == MultiFidelity("mo-asha", "random")
     assert parse_multi_fidelity("mo-hyperband:motpe").proposer == "motpe"
     assert parse_multi_fidelity("mo-asha:motpe").name == "mo-asha:motpe"
+
+
+def test_eta_and_first_rung_are_options_of_the_name_and_set_the_rungs():
+    spec = parse_multi_fidelity("mo-asha:motpe:eta=2:min=2")
+    assert (spec.proposer, spec.eta, spec.min_epochs) == ("motpe", 2, 2)
+    assert parse_multi_fidelity(spec.name) == spec  # the name round-trips
+    assert parse_multi_fidelity("mo-asha:min=1:eta=3").name == "mo-asha"  # defaults vanish
+    assert brackets(spec, 10) == [[2, 4, 8]]
+    assert Rungs(parse_multi_fidelity("mo-asha:eta=4"), 20).levels == [[1, 4, 16]]
+
+
+@pytest.mark.parametrize("name, epochs, fix", [
+    ("mo-asha", 1, "train for more --epochs"),
+    ("mo-hyperband:min=4", 4, "lower min=4"),
+])
+def test_epochs_without_a_rung_below_the_last_are_refused(name, epochs, fix):
+    with pytest.raises(UsageError, match=f"no rung; {fix}"):
+        check_epochs(parse_multi_fidelity(name), epochs)
+    check_epochs(parse_multi_fidelity(name), epochs + 1)  # one more epoch makes a rung
 
 
 def test_mo_asha_stops_most_configs_early_and_records_what_it_observed():
@@ -200,7 +226,7 @@ def test_multi_fidelity_on_a_grid_table_is_refused_before_anything_runs(tmp_path
     assert main(["compare", "mnist-mlp", "--strategies", "random,mo-asha"]) == 2
     err = capsys.readouterr().err
     assert err == ("mobench: error: strategy 'mo-asha' stops trials early and needs learning "
-                   "curves: use --problem surrogate (a curves table's surrogate)\n")
+                   "curves: use --problem surrogate (a curves table's surrogate), or --live\n")
     assert not list(tmp_path.iterdir())
 
 

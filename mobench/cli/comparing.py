@@ -11,6 +11,23 @@ from pathlib import Path
 from mobench.cli.output import check_output, log, save_document
 from mobench.errors import UsageError
 
+UNLIMITED_TRIALS = 100_000
+
+
+def run_length(args: argparse.Namespace) -> str:
+    """How long each (strategy, seed) run is, for the console."""
+    if args.budget_seconds is None:
+        return f"{args.budget} trials"
+    seconds = f"{args.budget_seconds:g} training seconds"
+    return seconds if args.budget == UNLIMITED_TRIALS else f"{args.budget} trials or {seconds}"
+
+
+def trials_run(args: argparse.Namespace, traces) -> int:
+    """The document's budget: --budget, or the longest run when seconds ended the runs."""
+    if args.budget_seconds is None:
+        return args.budget
+    return max(len(t.points) for t in traces)
+
 
 def run_compare(args: argparse.Namespace) -> int:
     from mobench.compare.protocol import analyse, comparison_document, replay_all
@@ -26,6 +43,8 @@ def run_compare(args: argparse.Namespace) -> int:
     suite = get_suite(args.suite, args.suites_dir)
     if args.seeds is None:
         args.seeds = 20 if args.problem == "surrogate" else 10
+    if args.budget is None:  # --budget-seconds alone: seconds end each run, not trials
+        args.budget = 30 if args.budget_seconds is None else UNLIMITED_TRIALS
     names = strategy_names() if args.strategies == ["all"] else args.strategies
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -42,11 +61,15 @@ def run_compare(args: argparse.Namespace) -> int:
             from mobench.errors import unknown_name
 
             raise unknown_name("strategy", name, strategy_names())
-    if multi_fidelity and args.problem != "surrogate":
+    if multi_fidelity and args.problem != "surrogate" and not args.live:
         raise UsageError(f"strategy {multi_fidelity[0]!r} stops trials early and needs learning "
-                         "curves: use --problem surrogate (a curves table's surrogate)")
+                         "curves: use --problem surrogate (a curves table's surrogate), or "
+                         "--live")
     objectives = parse_objectives(args.objectives or suite.objectives)
     skip_unusable = args.strategies == ["all"]
+    if args.epochs is not None and not args.live:
+        raise UsageError("--epochs sets the training of --live runs; a table or surrogate has "
+                         "the epochs it was built with")
     check_output(args.out, "--out", folder=True)
     if args.problem == "surrogate":
         return compare_surrogate(args, suite, usable_strategies(names, objectives,
@@ -64,10 +87,10 @@ def run_compare(args: argparse.Namespace) -> int:
                          "it with `mobench table`, or compare with the suite file it was built on")
     problem = TabularProblem(header, frame, objectives, noise=args.noise)
     names = usable_strategies(names, objectives, skip_unusable)
-    if args.budget > len(frame):
+    if args.budget > len(frame) and args.budget_seconds is None:
         log(f"note: budget {args.budget} exceeds the table's {len(frame)} configs "
             "(grid strategy stops early)")
-    log(f"comparing {', '.join(names)} on {path}: {args.seeds} seeds x {args.budget} trials")
+    log(f"comparing {', '.join(names)} on {path}: {args.seeds} seeds x {run_length(args)}")
     from mobench.study.supervisor import sigterm_as_interrupt
 
     with sigterm_as_interrupt():  # SIGTERM stops the worker processes as Ctrl-C does
@@ -80,7 +103,7 @@ def run_compare(args: argparse.Namespace) -> int:
     document = comparison_document(
         suite=suite.name, problem={"table": str(path), "noise": args.noise,
                                    "configs": len(frame), "dataset": header.get("dataset")},
-        objectives=objectives, strategies=names, seeds=args.seeds, budget=args.budget,
+        objectives=objectives, strategies=names, seeds=args.seeds, budget=trials_run(args, traces),
         analysis=analysis, timing_s=timing,
         provenance=provenance(fingerprint(tensorflow=False), 0))
     print(final_table_text(analysis["final"]))
@@ -130,17 +153,20 @@ def usable_strategies(names: list[str], objectives, skip_unusable: bool) -> list
 
 def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
     """The comparison protocol on real training runs; normalised by the pooled points."""
+    from mobench.compare.multifidelity import run_live_multi_fidelity
     from mobench.compare.protocol import analyse, comparison_document, run_strategy
     from mobench.data import load_dataset
     from mobench.documents import provenance
     from mobench.profiling.hardware import fingerprint
+    from mobench.strategies.multifidelity import is_multi_fidelity
     from mobench.study.evaluator import TrialEvaluator
     from mobench.study.space import kt_space, optuna_space
     from mobench.suites import check_values
 
+    check_live_rungs(names, args.epochs or suite.epochs, objectives)
     hypermodel = suite.hypermodel()
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, data_dir=None)
-    evaluator = TrialEvaluator(suite, dataset, objectives)
+    evaluator = TrialEvaluator(suite, dataset, objectives, epochs=args.epochs)
     evaluator.distributions = optuna_space(kt_space(hypermodel),
                                            check_values(suite, hypermodel, "space"))
     grid = None
@@ -150,7 +176,7 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
         base = {**kt_space(hypermodel).values, **suite.variants.get("small", {})}
         grid = complete_grid(check_values(suite, hypermodel, "grid"), base)
     log(f"comparing {', '.join(names)} live on {dataset.name}: {args.seeds} seeds x "
-        f"{args.budget} trainings each")
+        f"{run_length(args)} each")
     from mobench.console import Progress
 
     traces, timing = [], {}
@@ -158,21 +184,44 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
         for name in names:
             t0 = time.perf_counter()
             for seed in range(args.seeds):
-                traces.append(run_strategy(
-                    evaluator, name, seed, args.budget, objectives, grid=grid,
-                    cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0)),
-                    budget_seconds=args.budget_seconds))
-                progress.advance(status=f"{name} seed {seed}: {args.budget} trainings")
+                if is_multi_fidelity(name):
+                    trace = run_live_multi_fidelity(evaluator, name, seed, args.budget,
+                                                    objectives, args.budget_seconds)
+                else:
+                    trace = run_strategy(
+                        evaluator, name, seed, args.budget, objectives, grid=grid,
+                        cost=lambda _, outcome: float(outcome.values.get("train_time", 0.0)),
+                        budget_seconds=args.budget_seconds)
+                traces.append(trace)
+                progress.advance(status=f"{name} seed {seed}: {len(trace.points)} trainings, "
+                                 f"{sum(trace.cost_s):.0f} s trained")
             timing[name] = time.perf_counter() - t0
     analysis = analyse(traces, objectives, checkpoints=args.checkpoints)
     document = comparison_document(
-        suite=suite.name, problem={"live": True, "dataset": dataset.describe()},
-        objectives=objectives, strategies=names, seeds=args.seeds, budget=args.budget,
+        suite=suite.name, problem={"live": True, "dataset": dataset.describe(),
+                                   "epochs": args.epochs or suite.epochs,
+                                   "budget_seconds": args.budget_seconds},
+        objectives=objectives, strategies=names, seeds=args.seeds, budget=trials_run(args, traces),
         analysis=analysis, timing_s=timing,
         provenance=provenance(fingerprint(), 0, suite_version=suite.version))
     print(final_table_text(analysis["final"]))
     out = args.out / f"compare-live-{suite.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     return save_document(out, document)
+
+
+def check_live_rungs(names: list[str], epochs: int, objectives) -> None:
+    """What `tune` refuses for a multi-fidelity strategy, `compare --live` refuses too."""
+    from mobench.compare.multifidelity import problem_spec
+    from mobench.strategies.multifidelity import BASELINES, is_multi_fidelity
+    from mobench.study.rungs import check_live_objectives
+
+    for name in names:
+        if name in BASELINES:
+            raise UsageError(f"strategy {name!r} is a replay baseline (Syne Tune runs its own "
+                             "trials): use it with `compare --problem surrogate`")
+        if is_multi_fidelity(name):
+            check_live_objectives(name, objectives)
+            problem_spec(name, epochs)
 
 
 def run_surrogate(args: argparse.Namespace) -> int:
@@ -206,12 +255,23 @@ def surrogate_provenance(suite) -> dict:
     return provenance(fingerprint(tensorflow=False), 0, suite_version=suite.version)
 
 
+def check_rungs(names: list[str], problem) -> None:
+    """Every multi-fidelity strategy has a rung below the problem's last epoch (one line)."""
+    from mobench.compare.multifidelity import problem_spec
+    from mobench.strategies.multifidelity import BASELINES, is_multi_fidelity
+
+    for name in names:
+        if is_multi_fidelity(name) and name not in BASELINES:
+            problem_spec(name, problem.epochs, problem.first_epoch)
+
+
 def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
     """The comparison protocol on a surrogate of a curves table (the suite's real space);
     normalised by the stored reference run's bounds, HV relative to its front."""
     import numpy as np
 
     from mobench.compare.protocol import analyse, comparison_document
+    from mobench.compare.surrogate_problem import SurrogateProblem
     from mobench.compare.surrogate_store import ensure_front, open_surrogate, run_all
 
     if args.live:
@@ -225,13 +285,14 @@ def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objecti
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
     surrogate, document, out, changed = open_surrogate(
         path, suite, objectives, provenance=lambda: surrogate_provenance(suite), on_line=log)
+    check_rungs(names, SurrogateProblem(surrogate, objectives))
     front, added = ensure_front(surrogate, document, objectives, on_line=log)
     if (changed or added) and save_document(out, document):
         return 1
     if args.jobs > 1:
         log("note: --jobs is ignored with --problem surrogate (one fitted surrogate, this process)")
     log(f"comparing {', '.join(names)} on the surrogate of {path}: {args.seeds} seeds x "
-        f"{args.budget} trials")
+        f"{run_length(args)}")
     traces, timing = run_all(surrogate, objectives, args.noise, names, args.seeds,
                              args.budget, front, on_line=log, budget_seconds=args.budget_seconds)
     points = np.asarray(front["points"], dtype=float)
@@ -247,7 +308,7 @@ def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objecti
                | {"points": len(points)}}
     result = comparison_document(
         suite=suite.name, problem=problem, objectives=objectives, strategies=names,
-        seeds=args.seeds, budget=args.budget, analysis=analysis, timing_s=timing,
+        seeds=args.seeds, budget=trials_run(args, traces), analysis=analysis, timing_s=timing,
         provenance=surrogate_provenance(suite))
     print(final_table_text(analysis["final"]))
     stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}"

@@ -146,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_suite_args(t)
     t.add_argument("--strategy", default="nsga2",
                    help="random, grid, nsga2, nsga3, motpe, gp, pesa2, parego, kt-random, "
-                        "kt-bayes (default nsga2); mo-asha or mo-hyperband[:SAMPLER] stop "
-                        "trials that rank outside the top 1/3 of a rung (epochs 1, 3, 9, ...)")
+                        "kt-bayes (default nsga2); mo-asha or mo-hyperband[:SAMPLER][:eta=E]"
+                        "[:min=M] stop trials that rank outside the top 1/E of a rung (epochs "
+                        "M, M*E, M*E^2, ...; default E 3, M 1)")
     t.add_argument("--objectives", type=csv_list, metavar="A,B,...",
                    help="objective names, or my_metric:max (default: the suite's)")
     t.add_argument("--trials", type=bounded(positive_int, 1_000_000), default=None,
@@ -230,8 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra folder of suite TOML files (repeatable)")
     c.add_argument("--strategies", type=csv_list, default=["all"],
                    help="comma-separated strategy names, or all (default: every sampler); "
-                   "mo-asha and mo-hyperband[:SAMPLER] stop trials early (--problem surrogate)")
-    c.add_argument("--budget", type=positive_int, default=30, help="trials per run (default 30)")
+                   "mo-asha and mo-hyperband[:SAMPLER][:eta=E][:min=M] stop trials early "
+                   "(--problem surrogate, or --live), st-moasha is Syne Tune's MOASHA")
+    c.add_argument("--budget", type=positive_int, default=None,
+                   help="trials per run (default 30; no trial limit with --budget-seconds)")
     c.add_argument("--budget-seconds", type=positive_float, default=None, metavar="S",
                    help="also end each run before its training seconds pass S (equal compute;"
                    " a multi-fidelity trial stopped early costs only the epochs it used)")
@@ -244,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="train for real instead of replaying a table (small budgets!)")
     c.add_argument("--dataset", default=None, help="dataset of --live runs (default: suite's)")
     c.add_argument("--limit", type=positive_int, help="cap training examples of --live runs")
+    c.add_argument("--epochs", type=positive_int,
+                   help="epochs of --live runs (default: the suite's); mo-asha needs a rung "
+                   "below the last")
     c.add_argument("--objectives", type=csv_list, metavar="A,B",
                    help="objectives (default: the suite's)")
     c.add_argument("--noise", default="median", choices=["median", "sample"],

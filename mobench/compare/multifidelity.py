@@ -24,6 +24,17 @@ from mobench.objectives import Objective
 from mobench.study.outcome import constraint_values, tell, told_values
 
 
+def problem_spec(strategy: str, epochs: int, first_epoch: int = 1):
+    """The parsed strategy with its first rung at or after `first_epoch` (a GAN's first fcd
+    checkpoint); a one-line UsageError when `epochs` leave no rung below the last."""
+    from mobench.strategies.multifidelity import check_epochs, parse_multi_fidelity
+
+    spec = parse_multi_fidelity(strategy)
+    spec = dataclasses.replace(spec, min_epochs=max(spec.min_epochs, first_epoch))
+    check_epochs(spec, epochs)
+    return spec
+
+
 class OptunaRungs:
     """mobench's MO-ASHA / MO-Hyperband: configs from an Optuna sampler, rungs in memory."""
 
@@ -32,11 +43,10 @@ class OptunaRungs:
         import optuna
 
         from mobench.strategies import make_sampler
-        from mobench.strategies.multifidelity import Rungs, parse_multi_fidelity
+        from mobench.strategies.multifidelity import Rungs
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        spec = parse_multi_fidelity(strategy)
-        spec = dataclasses.replace(spec, min_epochs=max(spec.min_epochs, problem.first_epoch))
+        spec = problem_spec(strategy, problem.epochs, problem.first_epoch)
         self.problem = problem
         self.objectives = objectives
         self.rungs = Rungs(spec, problem.epochs, seed)
@@ -141,3 +151,56 @@ def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
     trace.rungs.update(scheduler.counts())
     return trace
 
+
+
+def run_live_multi_fidelity(evaluator, strategy: str, seed: int, budget: int,
+                            objectives: tuple[Objective, ...],
+                            budget_seconds: float | None = None) -> RunTrace:
+    """mo-asha / mo-hyperband on real training (`compare --live`): what `tune` runs, in an
+    in-memory study. The live tuner's rungs judge each trial after its rung epochs through a
+    Keras callback; a stopped trial costs the seconds it trained and contributes the vector it
+    was stopped with. As for the other strategies live, a trial whose seconds would pass
+    `budget_seconds` ends the run and is not counted."""
+    import optuna
+
+    from mobench.strategies import make_sampler
+    from mobench.study.document import rung_counts
+    from mobench.study.rungs import STOPPED_AT_ATTR, StudyRungs
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    epochs = evaluator.epochs or evaluator.suite.epochs
+    spec = problem_spec(strategy, epochs)
+    directions = [o.direction.value for o in objectives]
+    study = optuna.create_study(directions=directions, sampler=make_sampler(
+        spec.proposer, seed=seed, directions=directions))
+    trace = RunTrace(strategy, seed, [], [], [], [], epochs=[])
+    told: list[list[float]] = []
+    evaluator.rungs = StudyRungs(spec, epochs, seed, objectives)
+    try:
+        for _ in range(budget):
+            t0 = time.perf_counter()
+            trial = study.ask(evaluator.distributions)
+            overhead = time.perf_counter() - t0
+            outcome = evaluator(trial)
+            seconds = float(outcome.values.get("train_time", 0.0))
+            t0 = time.perf_counter()
+            values, _ = told_values(outcome, objectives, told)
+            if outcome.stopped_at is not None:
+                trial.set_user_attr(STOPPED_AT_ATTR, outcome.stopped_at)
+                trial.set_user_attr("stopped_values", values)
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                tell(study, trial, values)
+                told.append(values)
+            if budget_seconds is not None and sum(trace.cost_s) + seconds > budget_seconds:
+                break
+            trace.overhead_s.append(overhead + time.perf_counter() - t0)
+            trace.points.append([o.minimized(v) for o, v in zip(objectives, values, strict=True)]
+                                if outcome.feasible else [float("nan")] * len(objectives))
+            trace.feasible.append(outcome.feasible)
+            trace.cost_s.append(seconds)
+            trace.epochs.append(outcome.stopped_at or epochs)
+    finally:
+        evaluator.rungs = None
+    trace.rungs.update(rung_counts(study.get_trials(deepcopy=False)))
+    return trace

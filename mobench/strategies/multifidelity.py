@@ -19,8 +19,10 @@ the previous one's (the last bracket has no rung: full fidelity). A new trial jo
 `ceil((s_max + 1) / (s + 1)) * eta**s` with `s` the bracket's number of rungs.
 
 Which configurations to try comes from any sampler strategy (`mo-asha:motpe`, a BOHB-like
-variant); `random` by default. The sampler sees finished trials with their full-fidelity
-values and stopped trials as pruned. Pure: numpy and moocore only, no Optuna or TensorFlow.
+variant); `random` by default. Options follow as `:eta=E` and `:min=M` (first rung epoch),
+e.g. `mo-asha:motpe:eta=2` or `mo-hyperband:min=2`. The sampler sees finished trials with their
+full-fidelity values and stopped trials as pruned. Pure: numpy and moocore only, no Optuna
+or TensorFlow.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ REFERENCE = 1.1
 
 @dataclass(frozen=True)
 class MultiFidelity:
-    """A parsed multi-fidelity strategy name: `mo-asha` or `mo-asha:motpe`."""
+    """A parsed multi-fidelity strategy name: `mo-asha`, `mo-asha:motpe`, `mo-asha:eta=2`."""
 
     kind: str
     proposer: str = "random"
@@ -52,7 +54,10 @@ class MultiFidelity:
 
     @property
     def name(self) -> str:
-        return self.kind if self.proposer == "random" else f"{self.kind}:{self.proposer}"
+        parts = [self.kind, *([self.proposer] if self.proposer != "random" else []),
+                 *([f"eta={self.eta}"] if self.eta != ETA else []),
+                 *([f"min={self.min_epochs}"] if self.min_epochs != MIN_EPOCHS else [])]
+        return ":".join(parts)
 
 
 def is_multi_fidelity(name: str) -> bool:
@@ -70,21 +75,53 @@ def check_multi_fidelity(name: str) -> str | None:
 
 
 def parse_multi_fidelity(name: str) -> MultiFidelity:
-    """`KIND[:SAMPLER]` -> MultiFidelity; a one-line UsageError for anything else."""
+    """`KIND[:SAMPLER][:eta=E][:min=M]` -> MultiFidelity; a one-line UsageError otherwise."""
     from mobench.strategies import registry
 
-    kind, colon, proposer = name.partition(":")
+    kind, colon, rest = name.partition(":")
     if kind not in KINDS:
         raise unknown_name("multi-fidelity strategy", kind, KINDS)
-    if colon and not proposer:
+    parts = rest.split(":") if colon else []
+    options = dict(part.partition("=")[::2] for part in parts if "=" in part)
+    samplers = [part for part in parts if "=" not in part]
+    if "" in samplers:
         raise UsageError(f"strategy {name!r}: name the sampler after ':', e.g. {kind}:motpe")
-    proposer = proposer or "random"
+    if len(samplers) > 1 or len(options) < len(parts) - len(samplers):
+        raise UsageError(f"strategy {name!r}: expected {kind}[:SAMPLER][:eta=E][:min=M], "
+                         f"e.g. {kind}:motpe:eta=3")
+    unknown = sorted(set(options) - {"eta", "min"})
+    if unknown:
+        raise UsageError(f"strategy {name!r}: unknown option {unknown[0]!r} (options: eta, min)")
+    eta = _option(name, options, "eta", ETA, 2, "the reduction factor")
+    min_epochs = _option(name, options, "min", MIN_EPOCHS, 1, "the first rung's epoch")
+    proposer = samplers[0] if samplers else "random"
     if proposer == "grid" or is_multi_fidelity(proposer):
         raise UsageError(f"strategy {name!r}: {proposer!r} cannot propose configurations to "
                          f"{kind}; use a sampler such as random, motpe or nsga2")
     if proposer not in registry():
         raise unknown_name("sampler of " + kind, proposer, registry())
-    return MultiFidelity(kind, proposer)
+    return MultiFidelity(kind, proposer, eta, min_epochs)
+
+
+def _option(name: str, options: dict[str, str], key: str, default: int, least: int,
+            what: str) -> int:
+    text = options.get(key)
+    if text is None:
+        return default
+    if not text.strip().isdigit() or int(text) < least:
+        raise UsageError(f"strategy {name!r}: {key}={text!r} must be an integer >= {least} "
+                         f"({what})")
+    return int(text)
+
+
+def check_epochs(spec: MultiFidelity, max_epochs: int) -> None:
+    """A one-line UsageError unless there is a rung below the last of `max_epochs` epochs."""
+    if max_epochs <= spec.min_epochs:
+        fix = "train for more --epochs" if spec.min_epochs == MIN_EPOCHS else \
+            f"lower min={spec.min_epochs}"
+        raise UsageError(f"strategy {spec.name!r} judges trials at rung epochs from "
+                         f"{spec.min_epochs} below the last, but trials train for {max_epochs} "
+                         f"epoch{'s' if max_epochs != 1 else ''}: no rung; {fix}")
 
 
 def rung_levels(max_epochs: int, eta: int = ETA, min_epochs: int = MIN_EPOCHS) -> list[int]:

@@ -7,7 +7,7 @@ from typing import Any
 from mobench.objectives import Objective
 from mobench.pareto import is_feasible
 from mobench.records import SCHEMA_VERSION
-from mobench.study.rungs import RUNG_ATTR, STOPPED_AT_ATTR
+from mobench.study.rungs import HOLDING, RUNG_ATTR, STOPPED_AT_ATTR
 
 # Each measured value is its own user attribute, "measured.<name>" (readable in
 # optuna-dashboard); studies written before held one dict attribute "measured".
@@ -62,6 +62,8 @@ def rung_counts(trials) -> dict[str, int]:
     prefix = RUNG_ATTR.format("")
     counts: dict[str, int] = {}
     for t in trials:
+        if t.state.name not in HOLDING:  # a failed trial's retry counts for it
+            continue
         for key in t.user_attrs:
             if key.startswith(prefix):
                 epoch = key.removeprefix(prefix)

@@ -30,6 +30,8 @@ from mobench.strategies.multifidelity import (
 BRACKET_ATTR = "mf_bracket"
 RUNG_ATTR = "mf_rung_{}"
 STOPPED_AT_ATTR = "stopped_at_epoch"
+#: trial states that hold their place at a rung (not FAIL, nor a WAITING retry's copy)
+HOLDING = ("RUNNING", "COMPLETE", "PRUNED")
 #: objectives known after every epoch: Keras' logs, the cumulative training seconds, and the
 #: model's size (known before training)
 PER_EPOCH = ("val_accuracy", "val_loss", "accuracy", "loss", "train_time", "params", "flops")
@@ -66,9 +68,17 @@ class StudyRungs:
         return chosen
 
     def decide(self, trial, bracket: int, epoch: int, vector: list[float]) -> bool:
-        """Whether the trial continues past rung `epoch`; its vector is stored either way."""
+        """Whether the trial continues past rung `epoch`; its vector is stored either way.
+
+        Only running, finished and stopped trials hold a place at a rung. A trial whose worker
+        died fails (stale heartbeat) and gives its place up; its retry, a copy with its user
+        attributes, holds it again as soon as it runs, so a config counts once per rung."""
+        from optuna.trial import TrialState
+
         key = RUNG_ATTR.format(epoch)
-        recorded = [t.user_attrs[key] for t in trial.study.get_trials(deepcopy=False)
+        holding = tuple(TrialState[name] for name in HOLDING)
+        recorded = [t.user_attrs[key] for t in trial.study.get_trials(deepcopy=False,
+                                                                      states=holding)
                     if t.number != trial.number and key in t.user_attrs
                     and t.user_attrs.get(BRACKET_ATTR) == bracket]
         keep = continues(recorded, vector, self.spec.eta)

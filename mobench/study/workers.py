@@ -96,8 +96,10 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
     from mobench.strategies import strategy_names
     from mobench.strategies.multifidelity import (
         BASELINES,
+        check_epochs,
         check_multi_fidelity,
         is_multi_fidelity,
+        parse_multi_fidelity,
     )
     from mobench.study.rungs import check_live_objectives
     from mobench.study.storages import normalize_url
@@ -131,6 +133,7 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
                              "its own trials): use it with `compare --problem surrogate`")
         check_multi_fidelity(args.strategy)
         check_live_objectives(args.strategy, objectives)
+        check_epochs(parse_multi_fidelity(args.strategy), args.epochs or suite.epochs)
     elif args.strategy not in strategy_names():
         raise unknown_name("strategy", args.strategy, strategy_names())
     name = args.study if args.study is not None else "-".join(
