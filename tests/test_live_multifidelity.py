@@ -191,3 +191,10 @@ def test_live_comparison_runs_mo_asha_at_equal_training_seconds(tmp_path, capsys
     # every counted trial reached rung 1 and then finished (3) or was stopped there (1)
     assert set(asha["epochs"]) <= {1, 3} and asha["rungs"]["1"] >= len(asha["epochs"])
     assert "seconds" in capsys.readouterr().err
+    from mobench.report.build import build_report  # the report says it was trained live
+
+    build_report([path], tmp_path / "report", formats=["md"])
+    page = (tmp_path / "report" / "report.md").read_text()
+    n_train = doc["problem"]["dataset"]["n_train"]
+    assert f"trained live on digits ({n_train} training examples, 3 epochs)" in page
+    assert "| mnist-mlp | live on digits (val_accuracy, train_time) |" in page

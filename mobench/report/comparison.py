@@ -83,6 +83,18 @@ def rank_table(documents: dict[str, dict[str, Any]]) -> Table | None:
                  "hypervolume at each problem's final budget; strategies run on all of them)")
 
 
+def problem_phrase(problem: dict[str, Any]) -> str:
+    """What the strategies ran on: real training (`compare --live`), a surrogate or a table."""
+    if problem.get("live"):
+        data = problem.get("dataset") if isinstance(problem.get("dataset"), dict) else {}
+        epochs = f", {problem['epochs']:g} epochs" if number(problem.get("epochs")) else ""
+        return (f"trained live on {data.get('name', MISSING)} ({data.get('n_train', MISSING)} "
+                f"training examples{epochs})")
+    on = "a surrogate of" if problem.get("kind") == "surrogate" else "replayed on"
+    return (f"{on} {problem.get('table', MISSING)} ({problem.get('configs', MISSING)} configs, "
+            f"noise {problem.get('noise', MISSING)})")
+
+
 def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame) -> list:
     problem = doc.get("problem") if isinstance(doc.get("problem"), dict) else {}
     norm = doc.get("normalisation") if isinstance(doc.get("normalisation"), dict) else {}
@@ -90,15 +102,13 @@ def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame) -> lis
                       for o in doc.get("objectives") or [])
     scale = "as a fraction of the true front's" if norm.get(
         "hypervolume_normalised_by_true_front") else "in normalised objective space"
-    on = "a surrogate of" if problem.get("kind") == "surrogate" else "replayed on"
     seconds = f", at most {problem['budget_seconds']:g} training seconds each" \
         if number(problem.get("budget_seconds")) else ""
     out: list = [
         Heading(f"{doc.get('suite')}: {names or 'objectives not recorded'}"),
         Text(f"{rows['strategy'].nunique()} strategies x {doc.get('seeds', MISSING)} seeds x "
-             f"{doc.get('budget', MISSING)} trials{seconds}, {on} "
-             f"{problem.get('table', MISSING)} ({problem.get('configs', MISSING)} configs, "
-             f"noise {problem.get('noise', MISSING)}); hypervolume {scale}, reference point "
+             f"{doc.get('budget', MISSING)} trials{seconds}, {problem_phrase(problem)}; "
+             f"hypervolume {scale}, reference point "
              f"{norm.get('reference_point', MISSING)}; file {source}.")]
     from mobench.report.fidelity import fidelity_table, rung_table
 

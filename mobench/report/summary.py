@@ -156,8 +156,11 @@ def best_strategy(doc: dict[str, Any]) -> list[str] | None:
         vs_random = MISSING
     problem = doc.get("problem") if isinstance(doc.get("problem"), dict) else {}
     names_of = [str(o.get("name")) for o in doc.get("objectives") or [] if isinstance(o, dict)]
-    where = ("surrogate of " if problem.get("kind") == "surrogate" else "") + \
-        str(problem.get("table", MISSING)) + (f" ({', '.join(names_of)})" if names_of else "")
+    data = problem.get("dataset") if isinstance(problem.get("dataset"), dict) else {}
+    source = f"live on {data.get('name', MISSING)}" if problem.get("live") else str(
+        problem.get("table", MISSING))
+    where = ("surrogate of " if problem.get("kind") == "surrogate" else "") + source + \
+        (f" ({', '.join(names_of)})" if names_of else "")
     return [str(doc.get("suite")), where, f"{budget:.0f} trials",
             f"{names} ({best_median:.3g})", verdict, vs_random]
 
