@@ -50,16 +50,21 @@ def toy_evaluator(trial) -> TrialOutcome:
     return TrialOutcome({"val_accuracy": units / 512, "train_time": units / 100})
 
 
-def toy_work(spec: TuneSpec, on_line, watch=None, on_info=None) -> None:
-    """A tune worker without TensorFlow: the same study machinery, a sleeping objective."""
+def run_toy(spec: TuneSpec, evaluator, epochs: int, on_line, watch, on_info) -> None:
+    """A tune worker without TensorFlow: the same study machinery, a toy objective."""
     from mobench.strategies import make_sampler
 
     study, worker = join_study(spec, OBJECTIVES, "toy", lambda seed: make_sampler(
         "random", seed=seed, directions=["maximize", "minimize"]))
     worker.watch, worker.poll_s = watch, 0.2
     if on_info:
-        on_info({"dataset": {}, "epochs": 1, "provenance": {}})
-    run_trials(study, toy_evaluator, SPACE, OBJECTIVES, spec.trials, on_line, worker)
+        on_info({"dataset": {}, "epochs": epochs, "provenance": {}})
+    run_trials(study, evaluator, SPACE, OBJECTIVES, spec.trials, on_line, worker)
+
+
+def toy_work(spec: TuneSpec, on_line, watch=None, on_info=None) -> None:
+    """The worker entry of most tests: a sleeping objective."""
+    run_toy(spec, toy_evaluator, 1, on_line, watch, on_info)
 
 
 def toy_rung_evaluator(rungs: StudyRungs):
@@ -87,15 +92,8 @@ def toy_rung_evaluator(rungs: StudyRungs):
 
 def toy_rung_work(spec: TuneSpec, on_line, watch=None, on_info=None) -> None:
     """`toy_work` with MO-ASHA: rungs in the shared storage, as `tune --strategy mo-asha`."""
-    from mobench.strategies import make_sampler
-
-    study, worker = join_study(spec, OBJECTIVES, "toy", lambda seed: make_sampler(
-        "random", seed=seed, directions=["maximize", "minimize"]))
-    worker.watch, worker.poll_s = watch, 0.2
-    if on_info:
-        on_info({"dataset": {}, "epochs": 9, "provenance": {}})
     rungs = StudyRungs(MultiFidelity("mo-asha"), 9, 0, OBJECTIVES)
-    run_trials(study, toy_rung_evaluator(rungs), SPACE, OBJECTIVES, spec.trials, on_line, worker)
+    run_toy(spec, toy_rung_evaluator(rungs), 9, on_line, watch, on_info)
 
 
 def toy_spec(url: str, trials: int = 6, entry: str = "test_distributed:toy_work",
