@@ -17,6 +17,7 @@ from mobench.strategies.multifidelity import (
     bracket_weights,
     brackets,
     check_epochs,
+    check_multi_fidelity,
     continues,
     parse_multi_fidelity,
     promotion_order,
@@ -96,6 +97,7 @@ def test_a_trial_continues_only_in_the_top_third_of_its_rung():
     assert continues([], [5.0, 5.0])
     better = [[0.0, 0.0]] * 2
     assert not continues(better, [1.0, 1.0])      # position 2 of 3
+    assert not continues([[0.0, 0.0], [2.0, 2.0]], [1.0, 1.0])  # position 1 of 3: 1 < 3/3 no
     assert continues(better[:1] * 1, [-1.0, -1.0])  # dominates: position 0 of 2
     line = [[i, 10.0 - i] for i in range(5)]        # 5 mutually non-dominated points
     # the new point dominates everything: position 0 of 6 < 2
@@ -135,6 +137,8 @@ def test_parse_names_the_proposing_sampler():
     assert parse_multi_fidelity("mo-asha") == MultiFidelity("mo-asha", "random")
     assert parse_multi_fidelity("mo-hyperband:motpe").proposer == "motpe"
     assert parse_multi_fidelity("mo-asha:motpe").name == "mo-asha:motpe"
+    assert check_multi_fidelity("mo-hyperband:motpe:eta=2") == "motpe"
+    assert check_multi_fidelity("st-moasha") is None  # Syne Tune proposes its own configs
 
 
 def test_eta_and_first_rung_are_options_of_the_name_and_set_the_rungs():

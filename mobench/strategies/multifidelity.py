@@ -202,9 +202,6 @@ class Rungs:
             return 0
         return int(self.rng.choice(len(self.levels), p=self.weights))
 
-    def judged_at(self, bracket: int, epoch: int) -> bool:
-        return epoch in self.levels[bracket]
-
     def decide(self, bracket: int, epoch: int, vector: list[float]) -> bool:
         """Record `vector` at this rung and say whether the trial continues."""
         recorded = self.recorded[(bracket, epoch)]
