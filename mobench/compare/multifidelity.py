@@ -152,7 +152,6 @@ def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
     return trace
 
 
-
 def run_live_multi_fidelity(evaluator, strategy: str, seed: int, budget: int,
                             objectives: tuple[Objective, ...],
                             budget_seconds: float | None = None) -> RunTrace:
