@@ -198,3 +198,14 @@ def test_live_comparison_runs_mo_asha_at_equal_training_seconds(tmp_path, capsys
     n_train = doc["problem"]["dataset"]["n_train"]
     assert f"trained live on digits ({n_train} training examples, 3 epochs)" in page
     assert "| mnist-mlp | live on digits (val_accuracy, train_time) |" in page
+
+
+def test_the_default_study_name_of_a_strategy_with_options_is_a_valid_name(tmp_path):
+    from mobench.cli.parser import build_parser
+    from mobench.study.workers import tune_spec
+
+    args = build_parser().parse_args(["tune", "mnist-mlp", "--strategy", "mo-asha:motpe:eta=2",
+                                      "--epochs", "4", "--storage", f"sqlite:///{tmp_path}/s.db"])
+    spec = tune_spec(args)
+    assert spec.study == "mnist-mlp-mo-asha-motpe-eta2-s0-val_accuracy-train_time"
+    assert spec.strategy == "mo-asha:motpe:eta=2"

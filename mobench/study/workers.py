@@ -137,7 +137,7 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
     elif args.strategy not in strategy_names():
         raise unknown_name("strategy", args.strategy, strategy_names())
     name = args.study if args.study is not None else "-".join(
-        [suite.name, args.strategy.replace(":", "-"), f"s{args.seed}",
+        [suite.name, args.strategy.replace(":", "-").replace("=", ""), f"s{args.seed}",
          *(o.name for o in objectives)])
     grace = args.grace_period
     if grace is not None and grace <= args.heartbeat_interval:
