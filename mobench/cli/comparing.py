@@ -211,7 +211,6 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
 
 def check_live_rungs(names: list[str], epochs: int, objectives) -> None:
     """What `tune` refuses for a multi-fidelity strategy, `compare --live` refuses too."""
-    from mobench.compare.multifidelity import problem_spec
     from mobench.strategies.multifidelity import BASELINES, is_multi_fidelity
     from mobench.study.rungs import check_live_objectives
 
@@ -221,7 +220,7 @@ def check_live_rungs(names: list[str], epochs: int, objectives) -> None:
                              "trials): use it with `compare --problem surrogate`")
         if is_multi_fidelity(name):
             check_live_objectives(name, objectives)
-            problem_spec(name, epochs)
+    check_rungs(names, epochs)
 
 
 def run_surrogate(args: argparse.Namespace) -> int:
@@ -255,14 +254,14 @@ def surrogate_provenance(suite) -> dict:
     return provenance(fingerprint(tensorflow=False), 0, suite_version=suite.version)
 
 
-def check_rungs(names: list[str], problem) -> None:
-    """Every multi-fidelity strategy has a rung below the problem's last epoch (one line)."""
+def check_rungs(names: list[str], epochs: int, first_epoch: int = 1) -> None:
+    """Every multi-fidelity strategy has a rung below the last of `epochs` (one line)."""
     from mobench.compare.multifidelity import problem_spec
     from mobench.strategies.multifidelity import BASELINES, is_multi_fidelity
 
     for name in names:
         if is_multi_fidelity(name) and name not in BASELINES:
-            problem_spec(name, problem.epochs, problem.first_epoch)
+            problem_spec(name, epochs, first_epoch)
 
 
 def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
@@ -285,7 +284,8 @@ def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objecti
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
     surrogate, document, out, changed = open_surrogate(
         path, suite, objectives, provenance=lambda: surrogate_provenance(suite), on_line=log)
-    check_rungs(names, SurrogateProblem(surrogate, objectives))
+    curves = SurrogateProblem(surrogate, objectives)
+    check_rungs(names, curves.epochs, curves.first_epoch)
     front, added = ensure_front(surrogate, document, objectives, on_line=log)
     if (changed or added) and save_document(out, document):
         return 1
