@@ -144,11 +144,14 @@ def _take(x: np.ndarray, y: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, 
 
 
 def _finish(name: str, arrays: tuple[np.ndarray, ...], scale: float, num_classes: int,
-            source: str, limit: int | None, seed: int) -> Dataset:
+            source: str, limit: int | None, seed: int,
+            val_limit: int | None = None) -> Dataset:
     x_tr, y_tr, x_va, y_va = arrays
     if limit is not None:
         x_tr, y_tr = _take(x_tr, y_tr, limit, seed)
-        x_va, y_va = _take(x_va, y_va, max(1, limit // 4), seed)
+    val_cap = _val_cap(limit, val_limit)
+    if val_cap is not None:
+        x_va, y_va = _take(x_va, y_va, val_cap, seed)
 
     def norm(x: np.ndarray) -> np.ndarray:
         return np.clip(np.asarray(x, np.float32) / np.float32(scale), 0.0, 1.0)
@@ -157,7 +160,14 @@ def _finish(name: str, arrays: tuple[np.ndarray, ...], scale: float, num_classes
                    np.asarray(y_va, np.int32), num_classes, source)
 
 
-def _load_digits(limit: int | None, seed: int) -> Dataset:
+def _val_cap(limit: int | None, val_limit: int | None) -> int | None:
+    """Validation examples to keep: `val_limit`, else a quarter of `limit`, else all."""
+    if val_limit is not None:
+        return val_limit
+    return None if limit is None else max(1, limit // 4)
+
+
+def _load_digits(limit: int | None, seed: int, val_limit: int | None = None) -> Dataset:
     from scipy.ndimage import zoom
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -167,18 +177,20 @@ def _load_digits(limit: int | None, seed: int) -> Dataset:
     x_tr, x_va, y_tr, y_va = train_test_split(
         images, bunch.target, test_size=0.2, stratify=bunch.target, random_state=seed)
     return _finish("digits", (x_tr, y_tr, x_va, y_va), 16.0, 10,
-                   "sklearn.datasets.load_digits (8x8 upsampled to 28x28)", limit, seed)
+                   "sklearn.datasets.load_digits (8x8 upsampled to 28x28)", limit, seed, val_limit)
 
 
 def _load_synthetic(limit: int | None, seed: int, input_shape: tuple[int, ...],
-                    num_classes: int) -> Dataset:
+                    num_classes: int, val_limit: int | None = None) -> Dataset:
     shape = tuple(int(d) for d in input_shape)
     if not shape or min(shape) <= 0 or num_classes <= 0:
         raise UsageError(f"synthetic data needs positive input_shape and num_classes, "
                          f"got {input_shape} and {num_classes}")
     n_train, n_val = 1024, 256
     if limit is not None:
-        n_train, n_val = min(n_train, limit), min(n_val, max(1, limit // 4))
+        n_train = min(n_train, limit)
+    if _val_cap(limit, val_limit) is not None:
+        n_val = min(n_val, _val_cap(limit, val_limit))
     rng = np.random.default_rng(seed)
     x_tr = rng.random((n_train, *shape), dtype=np.float32)
     x_va = rng.random((n_val, *shape), dtype=np.float32)
@@ -189,6 +201,7 @@ def _load_synthetic(limit: int | None, seed: int, input_shape: tuple[int, ...],
 
 
 def load_dataset(name: str = "auto", *, limit: int | None = None, seed: int = 0,
+                 val_limit: int | None = None,
                  data_dir: str | os.PathLike | None = None,
                  input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10,
                  announce: Callable[[str], None] | None = None) -> Dataset:
@@ -196,7 +209,9 @@ def load_dataset(name: str = "auto", *, limit: int | None = None, seed: int = 0,
 
     `auto` is mnist when it is available locally, else digits, announced in one line (`announce`,
     default stderr). `limit` caps training examples at `limit` and validation examples at
-    `max(1, limit // 4)`, drawn with `seed` and stratified by label when every class fits.
+    `max(1, limit // 4)` (or `val_limit` when given, e.g. to keep a small training set with
+    enough validation examples to rank configs), drawn with `seed` and stratified by label
+    when every class fits.
     `input_shape` and `num_classes` shape `synthetic` only. mnist and fashion_mnist come from
     the Keras cache or a prepared TFDS folder (`data_dir`, `$TFDS_DATA_DIR`,
     `~/tensorflow_datasets`; an explicit `data_dir` is tried first); the `test` split serves as
@@ -205,22 +220,27 @@ def load_dataset(name: str = "auto", *, limit: int | None = None, seed: int = 0,
     _check_name(name)
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
         raise UsageError(f"--limit must be a positive integer, got {limit}")
+    if val_limit is not None and (isinstance(val_limit, bool) or not isinstance(val_limit, int)
+                                  or val_limit <= 0):
+        raise UsageError(f"--val-limit must be a positive integer, got {val_limit}")
     if name == "auto":
         name = "mnist" if dataset_available("mnist", data_dir) else "digits"
         why = ("mnist found locally" if name == "mnist" else "mnist not prepared locally; run "
                "'python -m mobench data fetch mnist' on a machine with internet")
         (announce or _stderr)(f"mobench: dataset auto -> {name} ({why})")
     if name == "digits":
-        return _load_digits(limit, seed)
+        return _load_digits(limit, seed, val_limit)
     if name == "synthetic":
-        return _load_synthetic(limit, seed, input_shape, num_classes)
+        return _load_synthetic(limit, seed, input_shape, num_classes, val_limit)
     found = _local_source(name, data_dir)
     if found is None:
         raise _not_prepared(name, data_dir)
     kind, path = found
     if kind == "keras":
-        return _finish(name, _read_keras(name, path), 255.0, 10, f"keras cache {path}", limit, seed)
-    return _finish(name, _read_tfds(path), 255.0, 10, f"tfds:{name} in {path}", limit, seed)
+        return _finish(name, _read_keras(name, path), 255.0, 10, f"keras cache {path}", limit, seed,
+                       val_limit)
+    return _finish(name, _read_tfds(path), 255.0, 10, f"tfds:{name} in {path}", limit, seed,
+                   val_limit)
 
 
 def _check_reachable(url: str | None, timeout: float = 10.0) -> None:

@@ -259,3 +259,22 @@ def test_import_does_not_import_tensorflow(tmp_path):
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(repo), "HOME": str(tmp_path)}
     subprocess.run([sys.executable, "-c", code], check=True, cwd=repo, env=env)
+
+
+def test_val_limit_caps_validation_apart_from_training():
+    from mobench.data import load_dataset
+
+    both = load_dataset("digits", limit=100)
+    assert (len(both.x_train), len(both.x_val)) == (100, 25)
+    wide = load_dataset("digits", limit=100, val_limit=300)
+    assert (len(wide.x_train), len(wide.x_val)) == (100, 300)
+    assert len(load_dataset("digits", val_limit=50).x_val) == 50
+    assert len(load_dataset("digits", val_limit=10_000).x_val) == 360  # all there is
+
+
+def test_val_limit_must_be_positive():
+    from mobench.data import load_dataset
+    from mobench.errors import UsageError
+
+    with pytest.raises(UsageError, match="--val-limit"):
+        load_dataset("digits", val_limit=0)

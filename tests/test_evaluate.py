@@ -72,3 +72,18 @@ def test_evaluate_cli_writes_json(tmp_path, capsys):
     doc = json.loads(out.read_text())
     assert doc["kind"] == "evaluation" and doc["status"] == "ok"
     assert doc["objectives"]["train_time"] > 0
+
+
+def test_epoch_timer_leaves_the_validation_pass_out():
+    import time
+
+    from mobench.profiling.training import epoch_timer
+
+    timer = epoch_timer()
+    timer.on_epoch_begin(0)
+    timer.on_test_begin()
+    time.sleep(0.2)
+    timer.on_test_end()
+    timer.on_epoch_end(0)
+    assert timer.validation_s[0] >= 0.2
+    assert timer.times[0] < 0.1  # the epoch did nothing but validate

@@ -44,6 +44,7 @@ def run_profile(args: argparse.Namespace) -> int:
     settings = ProfileSettings(steps=args.steps, warmup=args.warmup,
                                trace_dir=str(args.trace) if args.trace else None)
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           val_limit=args.val_limit,
                            data_dir=args.data_dir)
     log(f"profiling {suite.name}:{variant or 'custom'} on {dataset.name} "
         f"({len(dataset.x_train)} train examples), modes {','.join(modes)}")
@@ -74,6 +75,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     path = check_output(args.json or default_run_path("evaluate", suite.name,
                                                       variant or "custom"), "--json")
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           val_limit=args.val_limit,
                            data_dir=args.data_dir)
     log(f"evaluating {suite.name}:{variant or 'custom'} on {dataset.name} "
         f"({len(dataset.x_train)} train examples), {args.epochs or suite.epochs} epoch(s)")
@@ -107,6 +109,7 @@ def run_table(args: argparse.Namespace) -> int:
     base = {**kt_space(hypermodel).values, **suite.variants.get("small", {})}
     grid = complete_grid(grid, base)  # hyperparameters the grid omits keep the small variant's
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           val_limit=args.val_limit,
                            data_dir=args.data_dir)
     out = check_output(args.out or Path("results") / "tables" /
                        f"{suite.name}-{dataset.name}.csv", "--out")
@@ -199,6 +202,7 @@ def run_curves(args: argparse.Namespace) -> int:
     suite = get_suite(args.suite, args.suites_dir)
     threads = set_threads(args.threads)
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, seed=args.seed,
+                           val_limit=args.val_limit,
                            data_dir=args.data_dir)
     out = args.out or Path("results") / "tables" / f"{suite.name}-{dataset.name}-curves.csv"
     build_curves(suite, dataset, out, n=args.sample, epochs=args.epochs or suite.epochs,

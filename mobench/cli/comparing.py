@@ -165,7 +165,8 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
 
     check_live_rungs(names, args.epochs or suite.epochs, objectives)
     hypermodel = suite.hypermodel()
-    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit, data_dir=None)
+    dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit,
+                           val_limit=args.val_limit, data_dir=None)
     evaluator = TrialEvaluator(suite, dataset, objectives, epochs=args.epochs)
     evaluator.distributions = optuna_space(kt_space(hypermodel),
                                            check_values(suite, hypermodel, "space"))

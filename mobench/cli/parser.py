@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="train for real instead of replaying a table (small budgets!)")
     c.add_argument("--dataset", default=None, help="dataset of --live runs (default: suite's)")
     c.add_argument("--limit", type=positive_int, help="cap training examples of --live runs")
+    c.add_argument("--val-limit", type=positive_int,
+                   help="cap validation examples of --live runs (default: a quarter of --limit)")
     c.add_argument("--epochs", type=positive_int,
                    help="epochs of --live runs (default: the suite's); mo-asha needs a rung "
                    "below the last")
@@ -332,4 +334,7 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None,
                    help="auto, mnist, fashion_mnist, digits or synthetic (default: the suite's)")
     p.add_argument("--limit", type=positive_int, help="cap the number of training examples")
+    p.add_argument("--val-limit", type=positive_int,
+                   help="cap the number of validation examples (default: a quarter of --limit, "
+                   "or all)")
     p.add_argument("--data-dir", help="TFDS data folder (default $TFDS_DATA_DIR)")

@@ -18,3 +18,4 @@ class RunTrace:
     overhead_s: list[float]
     epochs: list[int] = field(default_factory=list)  # multi-fidelity: epoch each trial reached
     rungs: dict[str, int] = field(default_factory=dict)  # multi-fidelity: trials per rung epoch
+    full_epochs: int | None = None  # multi-fidelity: the epochs of a fully trained config

@@ -44,6 +44,7 @@ class TuneSpec:
     suites_dir: list[str] = field(default_factory=list)
     dataset: str | None = None
     limit: int | None = None
+    val_limit: int | None = None
     data_dir: str | None = None
     constraints: list[str] = field(default_factory=list)
     epochs: int | None = None
@@ -69,7 +70,8 @@ class TuneSpec:
                 "epochs": self.epochs or suite.epochs, "batch_size": suite.batch_size,
                 "objectives": list(self.objectives), "constraints": list(self.constraints),
                 "strategy": self.strategy, "seed": self.seed,
-                "mobench_version": mobench_version()}
+                "mobench_version": mobench_version(),
+                **({"val_limit": self.val_limit} if self.val_limit is not None else {})}
 
     @property
     def settings(self) -> StorageSettings:
@@ -151,7 +153,8 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
         trials=args.trials or (MAX_TRIALS if args.budget_seconds else DEFAULT_TRIALS),
         storage=storage, study=check_study_name(name),
         seed=args.seed, suites_dir=[str(d) for d in args.suites_dir], dataset=args.dataset,
-        limit=args.limit, data_dir=args.data_dir, constraints=constraints, epochs=args.epochs,
+        limit=args.limit, val_limit=args.val_limit, data_dir=args.data_dir,
+        constraints=constraints, epochs=args.epochs,
         heartbeat_interval=args.heartbeat_interval, grace_period=grace,
         max_retry=args.max_retry, storage_retry=args.storage_retry, distribute=args.distribute,
         workers=args.workers, trial_timeout=args.trial_timeout,
@@ -234,7 +237,8 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
     study, worker = join_study(spec, objectives, suite.name, lambda seed: make_sampler(
         sampler_name, seed=seed, grid=grid, directions=directions), spec.study_settings(suite))
     worker.watch = watch
-    dataset = load_dataset(spec.dataset or suite.dataset, limit=spec.limit, seed=spec.seed,
+    dataset = load_dataset(spec.dataset or suite.dataset, limit=spec.limit,
+                           val_limit=spec.val_limit, seed=spec.seed,
                            data_dir=spec.data_dir)
     evaluator = TrialEvaluator(suite, dataset, objectives,
                                tuple(parse_constraint(c) for c in spec.constraints),
