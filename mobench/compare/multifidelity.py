@@ -107,7 +107,7 @@ def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
     """Up to `budget` configurations (and at most `budget_seconds` of training) of one
     multi-fidelity strategy on `problem` (`observe(params, epoch)`, `epochs`, `first_epoch`)."""
     scheduler = make_scheduler(problem, strategy, seed, objectives)
-    trace = RunTrace(strategy, seed, [], [], [], [], epochs=[])
+    trace = RunTrace(strategy, seed, [], [], [], [], epochs=[], full_epochs=problem.epochs)
     spent = 0.0
     for _ in range(budget):
         if budget_seconds is not None and spent >= budget_seconds:
@@ -172,7 +172,7 @@ def run_live_multi_fidelity(evaluator, strategy: str, seed: int, budget: int,
     directions = [o.direction.value for o in objectives]
     study = optuna.create_study(directions=directions, sampler=make_sampler(
         spec.proposer, seed=seed, directions=directions))
-    trace = RunTrace(strategy, seed, [], [], [], [], epochs=[])
+    trace = RunTrace(strategy, seed, [], [], [], [], epochs=[], full_epochs=epochs)
     told: list[list[float]] = []
     evaluator.rungs = StudyRungs(spec, epochs, seed, objectives)
     try:

@@ -74,7 +74,7 @@ def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
             reference_points: np.ndarray | None = None, true_front: np.ndarray | None = None,
             checkpoints: Sequence[int] = ()) -> dict[str, Any]:
     """Anytime hypervolume per run, IGD+, front size, infeasible share, overhead, statistics."""
-    pooled = np.array([p for t in traces for p, ok in zip(t.points, t.feasible, strict=True)
+    pooled = np.array([p for t in traces for p, ok in zip(t.points, found(t), strict=True)
                        if ok])
     basis = reference_points if reference_points is not None and len(reference_points) else pooled
     low, high = ind.bounds(basis)
@@ -87,12 +87,13 @@ def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
     runs = []
     for t in traces:
         norm = ind.normalise(np.array(t.points), low, high)
-        hv = ind.anytime_hypervolume(np.nan_to_num(norm, nan=np.inf), t.feasible)
+        kept = found(t)
+        hv = ind.anytime_hypervolume(np.nan_to_num(norm, nan=np.inf), kept)
         if true_hv:
             hv = hv / true_hv
         # a strategy that ran out of configs (grid) keeps its final front for the rest
         hv = np.pad(hv, (0, budget - len(hv)), mode="edge")
-        final = norm[np.array(t.feasible, dtype=bool)] if any(t.feasible) else norm[:0]
+        final = norm[np.array(kept, dtype=bool)] if any(kept) else norm[:0]
         front = ind.nondominated(final)
         runs.append({
             "strategy": t.strategy, "seed": t.seed, "hypervolume": hv.tolist(),
@@ -102,13 +103,25 @@ def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
             "front": front.tolist(),  # normalised minimisation space, for attainment surfaces
             "infeasible_share": float(1 - np.mean(t.feasible)),
             "overhead_s_mean": float(np.mean(t.overhead_s)),
-            **({"epochs": list(t.epochs), "rungs": dict(t.rungs)} if t.epochs else {}),
+            **({"epochs": list(t.epochs), "rungs": dict(t.rungs),
+                "stopped": sum(not k and ok for k, ok in zip(kept, t.feasible, strict=True))}
+               if t.epochs else {}),
         })
     points = sorted({*(c for c in checkpoints if 0 < c <= budget), budget})
     return {"normalisation": {"low": low.tolist(), "high": high.tolist(),
                               "reference_point": ind.REFERENCE,
                               "hypervolume_normalised_by_true_front": bool(true_hv)},
             "runs": runs, "final": final_table(runs, points)}
+
+
+def found(trace: RunTrace) -> list[bool]:
+    """Which trials of a run found a configuration: feasible and fully trained. A trial that
+    a multi-fidelity strategy stopped early cost its seconds but yields no configuration, the
+    same rule `tune`'s front and the report apply (see docs/ARCHITECTURE.md)."""
+    if not trace.epochs or trace.full_epochs is None:
+        return list(trace.feasible)
+    return [ok and epoch == trace.full_epochs
+            for ok, epoch in zip(trace.feasible, trace.epochs, strict=True)]
 
 
 def final_table(runs: list[dict[str, Any]], checkpoints: Sequence[int]) -> list[dict[str, Any]]:
