@@ -19,6 +19,7 @@ from mobench.strategies.multifidelity import (
     check_epochs,
     check_multi_fidelity,
     continues,
+    epsilon_net,
     parse_multi_fidelity,
     promotion_order,
     rung_levels,
@@ -75,15 +76,62 @@ def test_hyperband_brackets_start_one_rung_higher_each_and_follow_hyperbands_sha
     levels = brackets(spec, 10)
     assert levels == [[1, 3, 9], [3, 9], [9], []]
     assert brackets(MultiFidelity("mo-asha"), 10) == [[1, 3, 9]]
-    # n_s = ceil((s_max + 1) / (s + 1)) * eta**s for s = 3, 2, 1, 0 rungs: 27, 18, 6, 4
-    assert bracket_weights(levels).tolist() == pytest.approx(np.array([27, 18, 6, 4]) / 55)
+    # n_s = ceil((s_max + 1) * eta**s / (s + 1)) for s = 3, 2, 1, 0 rungs: 27, 12, 6, 4
+    assert bracket_weights(levels).tolist() == pytest.approx(np.array([27, 12, 6, 4]) / 49)
+    # eta 2, 8 epochs: rungs 1, 2, 4 (s_max 3): ceil(4 * 2**s / (s + 1)) = 8, 6, 4, 4
+    halving = MultiFidelity("mo-hyperband", eta=2)
+    assert brackets(halving, 8) == [[1, 2, 4], [2, 4], [4], []]
+    assert bracket_weights(brackets(halving, 8), eta=2).tolist() == \
+        pytest.approx(np.array([8, 6, 4, 4]) / 22)
 
 
-def test_promotion_order_sorts_fronts_first_then_by_hypervolume_contribution():
+def bracket_draw_fits(draws: list[int], weights: np.ndarray) -> None:
+    """Every bracket drawn, and the counts within a chi-square bound of the shares: with a
+    fixed seed, the statistic of a faithful draw stays below the 0.999 quantile (a constant
+    bracket, or 27/18/6/4 shares, give statistics in the hundreds at 4000 draws)."""
+    from scipy.stats import chi2, chisquare
+
+    counts = np.bincount(draws, minlength=len(weights))
+    assert (counts > 0).all(), counts
+    statistic = chisquare(counts, len(draws) * weights).statistic
+    assert statistic < chi2.ppf(0.999, len(weights) - 1), (counts, statistic)
+
+
+def test_new_trials_join_hyperband_brackets_with_hyperbands_shares():
+    rungs = Rungs(MultiFidelity("mo-hyperband"), max_epochs=10, seed=5)
+    bracket_draw_fits([rungs.new_bracket() for _ in range(4000)], rungs.weights)
+    assert Rungs(MultiFidelity("mo-asha"), 10).new_bracket() == 0
+
+
+def test_promotion_order_sorts_fronts_first_then_by_an_epsilon_net():
     points = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0], [0.6, 0.6], [1.0, 1.0]])
     order = promotion_order(points).tolist()
-    assert order[:3] == [1, 0, 2]  # the knee contributes most; the extremes tie (index order)
+    assert order[:3] == [0, 2, 1]  # each objective's best, then the point farthest from both
     assert order[3:] == [3, 4]     # second front, then the dominated-by-all point
+
+
+def test_the_epsilon_net_takes_the_point_farthest_from_those_taken():
+    x = np.array([0.0, 0.05, 0.3, 0.6, 0.95, 1.0])
+    front = np.c_[x, (1 - x) ** 2]
+    # the two ends, then 0.3 (0.51 from the nearest end), then 0.6 (0.33 from 0.3 and the
+    # nearest end); 0.05 (0.098 from 0) before 0.95 (0.050 from 1)
+    assert epsilon_net(front).tolist() == [0, 5, 2, 3, 1, 4]
+
+
+@pytest.mark.parametrize("objectives", [2, 3])
+def test_each_objectives_best_point_at_a_rung_continues(objectives):
+    """MOASHA's tie-break keeps a front's extremes: whatever else is at the rung, the most
+    accurate (and the cheapest) newcomer goes on once the rung holds 3 x objectives points."""
+    rng = np.random.default_rng(objectives)
+    for _ in range(30):
+        n = int(rng.integers(3 * objectives, 40))
+        cloud = rng.random((n, objectives))
+        front = cloud / np.linalg.norm(cloud, axis=1, keepdims=True)  # mutually non-dominated
+        for points in (cloud, front):
+            for j in range(objectives):
+                best = int(np.argmin(points[:, j]))
+                others = np.delete(points, best, axis=0)
+                assert continues(others, points[best]), (points.tolist(), j)
 
 
 def test_promotion_order_ignores_the_scale_of_an_objective():
@@ -104,6 +152,9 @@ def test_a_trial_continues_only_in_the_top_third_of_its_rung():
     assert continues(line, [-1.0, -1.0])
     # dominated by all but one: second front, position >= 4 of 6
     assert not continues(line, [4.5, 10.5])
+    # two mutually non-dominated vectors: the more accurate (first objective) goes first
+    assert continues([[-0.5, 1.0]], [-0.9, 5.0])
+    assert not continues([[-0.9, 5.0]], [-0.5, 1.0])
 
 
 def test_rungs_record_every_vector_and_count_trials_per_rung():
