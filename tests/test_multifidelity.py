@@ -319,3 +319,84 @@ def test_syne_tune_missing_is_one_line(monkeypatch):
                         lambda name, *a: None if name == "syne_tune" else real(name, *a))
     with pytest.raises(UsageError, match="needs Syne Tune: pip install syne-tune"):
         check_multi_fidelity("st-moasha")
+
+
+@pytest.mark.parametrize("complete", [5, 12])
+def test_the_proposer_of_mo_asha_motpe_models_finished_trials_only(monkeypatch, complete):
+    """Optuna's TPE fills its "good" group with pruned trials when few are complete (5 of 10
+    with 5 complete and 95 pruned). MO-ASHA's proposer sees no stopped trial: with 5 complete
+    TPE is still in its random start-up; with 12 it models them, and its good group holds
+    complete trials only."""
+    from optuna.samplers._tpe import sampler as tpe
+    from optuna.trial import TrialState, create_trial
+
+    from mobench.compare.multifidelity import OptunaRungs
+
+    groups = []
+    split = tpe._split_trials
+    monkeypatch.setattr(tpe, "_split_trials",
+                        lambda *args: groups.append(split(*args)) or groups[-1])
+    problem = CurveProblem()
+    scheduler = OptunaRungs(problem, "mo-asha:motpe", 0, OBJECTIVES)
+    rng = np.random.default_rng(0)
+    for i in range(complete + 95):
+        params = {"x": float(rng.random()), "width": float(rng.random())}
+        accuracy, seconds = problem.curve(params, 10 if i < complete else 1)
+        scheduler.study.add_trial(create_trial(
+            params=params, distributions=problem.distributions,
+            **({"values": [accuracy, seconds]} if i < complete else
+               {"state": TrialState.PRUNED, "intermediate_values": {1: accuracy}})))
+    scheduler.ask()
+    assert len(scheduler.study.get_trials(states=(TrialState.PRUNED,))) == 95  # still stored
+    if complete < 10:  # optuna's default: 5 of the 10 good trials were pruned ones
+        assert not groups
+        assert tpe.default_gamma_multiobjective(complete + 95) == 10
+    else:
+        assert groups and all(below for below, _ in groups)
+        assert all(t.state == TrialState.COMPLETE for below, _ in groups for t in below)
+
+
+def test_st_moasha_lets_a_newcomer_that_dominates_its_rung_go_on():
+    """Syne Tune 0.16's bracket reads its priority as ranks, but its non-dominated priority
+    returns an order: fed [1, 1], [2, 2], [3, 3] then a newcomer [0, 0] that dominates all,
+    upstream stops the newcomer (it reads the last row's index in the order, 2 of 4); the
+    baseline's rank priority lets it go on."""
+    pytest.importorskip("syne_tune")
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+    from syne_tune.optimizer.schedulers.asha import Bracket
+    from syne_tune.optimizer.schedulers.multiobjective.multiobjective_priority import (
+        NonDominatedPriority,
+    )
+
+    from mobench.strategies.synetune import SyneTuneMOASHA
+
+    vectors = [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [0.0, 0.0]]
+    upstream = Bracket(1, 10, 3, 0, NonDominatedPriority())
+    said = [upstream.on_result(i, 1, dict(zip("ab", v, strict=True)))
+            for i, v in enumerate(vectors)]
+    assert said[-1] == SchedulerDecision.STOP  # the upstream defect
+    baseline = SyneTuneMOASHA(CurveProblem().distributions, ["a", "b"], 10, 1, seed=0)
+    handles = [baseline.ask()[0] for _ in vectors]
+    assert [baseline.judge(h, 1, v) for h, v in zip(handles, vectors, strict=True)] == \
+        [True, False, False, True]
+
+
+def test_st_moashas_rank_priority_orders_a_front_by_its_epsilon_net():
+    """Inside a front, upstream `nondominated_sort` indexes with `compute_epsilon_net`'s ranks
+    as if they were its order; the baseline's priority ranks each point by the net's order."""
+    pytest.importorskip("syne_tune")
+    from syne_tune.optimizer.schedulers.multiobjective.non_dominated_priority import (
+        compute_epsilon_net,
+        nondominated_sort,
+    )
+
+    from mobench.strategies.synetune import rank_priority
+
+    x = np.array([0.0, 0.05, 0.3, 0.6, 0.95, 1.0])
+    front = np.c_[x, (1 - x) ** 2]
+    net_ranks = compute_epsilon_net(front, dim=0)  # the documented order, as ranks
+    assert np.argsort(net_ranks).tolist() == [0, 5, 2, 3, 1, 4]
+    assert nondominated_sort(front, dim=0) == [0, 4, 2, 3, 5, 1]  # upstream's mix-up
+    assert rank_priority()(front).tolist() == net_ranks.tolist()
+    dominated = np.vstack([front + 1.0, front])  # a second front ranks after the first
+    assert rank_priority()(dominated).tolist() == [*(net_ranks + 6), *net_ranks]
