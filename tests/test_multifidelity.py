@@ -100,6 +100,9 @@ def bracket_draw_fits(draws: list[int], weights: np.ndarray) -> None:
 def test_new_trials_join_hyperband_brackets_with_hyperbands_shares():
     rungs = Rungs(MultiFidelity("mo-hyperband"), max_epochs=10, seed=5)
     bracket_draw_fits([rungs.new_bracket() for _ in range(4000)], rungs.weights)
+    two = Rungs(MultiFidelity("mo-hyperband"), max_epochs=2, seed=5)  # rung 1, or none
+    assert two.levels == [[1], []] and two.weights.tolist() == pytest.approx([0.6, 0.4])
+    bracket_draw_fits([two.new_bracket() for _ in range(4000)], two.weights)
     assert Rungs(MultiFidelity("mo-asha"), 10).new_bracket() == 0
 
 
@@ -116,6 +119,10 @@ def test_the_epsilon_net_takes_the_point_farthest_from_those_taken():
     # the two ends, then 0.3 (0.51 from the nearest end), then 0.6 (0.33 from 0.3 and the
     # nearest end); 0.05 (0.098 from 0) before 0.95 (0.050 from 1)
     assert epsilon_net(front).tolist() == [0, 5, 2, 3, 1, 4]
+    # after 0.5, 0.55 is near a taken point: 0.2 (0.28 from 0) goes before it (0.07 from 0.5)
+    x = np.array([0.0, 0.2, 0.5, 0.55, 1.0])
+    assert epsilon_net(np.c_[x, 1 - x]).tolist() == [0, 4, 2, 1, 3]
+    assert promotion_order(np.zeros((0, 2))).tolist() == []
 
 
 @pytest.mark.parametrize("objectives", [2, 3])
