@@ -2,7 +2,8 @@
 broken ones on the committed surrogates, at equal training seconds.
 
 For each suite: full-fidelity `random`, --seeds x 50 trials, sets the budget C (its median
-training seconds). Then, each with C training seconds and no trial limit that binds:
+training seconds, as in `multifidelity_targets.py`, whose set-up it shares). Then, each
+with C training seconds and no trial limit that binds:
 `mo-asha` (the real rule), `mo-asha/inverted` (keeps the worst 1/eta of a rung),
 `mo-asha/coin-flip` (goes on with probability 1/eta, whatever it measured), all with the same
 random proposer (`mobench.testing.broken_rules`), and `random` again at C seconds. Scored
@@ -33,33 +34,21 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 RULES = ("real", "inverted", "coin-flip")
-BUDGET = 50
 NO_TRIAL_LIMIT = 100_000
 
 
 def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
+    from multifidelity_targets import open_problem, random_reference
     from scipy.stats import mannwhitneyu
 
     from mobench.compare.protocol import analyse
     from mobench.compare.surrogate_problem import SurrogateProblem
-    from mobench.compare.surrogate_store import ensure_front, open_surrogate, run_all
-    from mobench.objectives import parse_objectives
-    from mobench.suites import get_suite
+    from mobench.compare.surrogate_store import run_all
     from mobench.testing.broken_rules import run_rule
 
-    suite = get_suite(suite_name)
-    objectives = parse_objectives(objective_names)
-    table = Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
-    surrogate, document, _, changed = open_surrogate(table, suite, objectives,
-                                                     on_line=lambda _: None)
-    if changed:
-        raise SystemExit(f"{suite.name}: no surrogate document for {table}; run `python -m "
-                         f"mobench surrogate {suite.name}` first")
-    front, _ = ensure_front(surrogate, document, objectives, on_line=lambda _: None)
+    suite, objectives, surrogate, _, front = open_problem(suite_name, objective_names)
     t0 = time.perf_counter()
-    full, _ = run_all(surrogate, objectives, "median", ["random"], seeds, BUDGET, front,
-                      on_line=lambda _: None)
-    seconds = float(np.median([sum(t.cost_s) for t in full]))
+    _, _, seconds = random_reference(surrogate, objectives, seeds, front)
     traces, _ = run_all(surrogate, objectives, "median", ["random"], seeds, NO_TRIAL_LIMIT,
                         front, on_line=lambda _: None, budget_seconds=seconds)
     for rule in RULES:
@@ -88,15 +77,16 @@ def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
 
 
 def main() -> int:
+    from multifidelity_targets import add_suite_options
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suites", default="mnist-mlp,mnist-cnn,mnist-rnn,mnist-gan")
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--objectives", default=None,
-                        help="objective set (default: the suite's two objectives)")
+    add_suite_options(parser)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
     if args.seeds < 2:
         parser.error("--seeds must be at least 2 (a test needs two samples per side)")
+    if args.json and not args.json.parent.is_dir():
+        parser.error(f"--json {args.json}: no folder {args.json.parent}")
     from mobench.compare.indicators import holm
     from mobench.console import quiet_tensorflow
     from mobench.suites import get_suite

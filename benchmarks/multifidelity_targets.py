@@ -55,9 +55,10 @@ def seconds_to(run: dict, target: float) -> float:
     return float(cost[reached[0]]) if len(reached) else math.inf
 
 
-def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
-    from mobench.compare.protocol import analyse
-    from mobench.compare.surrogate_store import ensure_front, open_surrogate, run_all
+def open_problem(suite_name: str, objective_names: str):
+    """(suite, objectives, surrogate, its document, its reference front) of a committed
+    surrogate; the script ends with a line when the surrogate document is missing."""
+    from mobench.compare.surrogate_store import ensure_front, open_surrogate
     from mobench.objectives import parse_objectives
     from mobench.suites import get_suite
 
@@ -70,10 +71,26 @@ def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
         raise SystemExit(f"{suite.name}: no surrogate document for {table}; run `python -m "
                          f"mobench surrogate {suite.name}` first")
     front, _ = ensure_front(surrogate, document, objectives, on_line=lambda _: None)
-    t0 = time.perf_counter()
+    return suite, objectives, surrogate, document, front
+
+
+def random_reference(surrogate, objectives, seeds: int, front) -> tuple[list, dict, float]:
+    """Full-fidelity random, `seeds` x BUDGET trials: its traces, timing and median training
+    seconds (C, the budget of the strategies it is compared with)."""
+    from mobench.compare.surrogate_store import run_all
+
     traces, timing = run_all(surrogate, objectives, "median", ["random"], seeds, BUDGET, front,
                              on_line=lambda _: None)
-    random_cost = float(np.median([sum(t.cost_s) for t in traces]))
+    return traces, timing, float(np.median([sum(t.cost_s) for t in traces]))
+
+
+def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
+    from mobench.compare.protocol import analyse
+    from mobench.compare.surrogate_store import run_all
+
+    suite, objectives, surrogate, document, front = open_problem(suite_name, objective_names)
+    t0 = time.perf_counter()
+    traces, timing, random_cost = random_reference(surrogate, objectives, seeds, front)
     more, more_timing = run_all(surrogate, objectives, "median", list(STRATEGIES), seeds,
                                 NO_TRIAL_LIMIT, front, on_line=lambda _: None,
                                 budget_seconds=random_cost)
@@ -107,12 +124,17 @@ def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
             "runs": runs}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_suite_options(parser: argparse.ArgumentParser) -> None:
+    """--suites, --seeds and --objectives, as this script and broken_rules.py take them."""
     parser.add_argument("--suites", default="mnist-mlp,mnist-cnn,mnist-rnn,mnist-gan")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--objectives", default=None,
                         help="objective set (default: the suite's two objectives)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_suite_options(parser)
     parser.add_argument("--out", type=Path,
                         default=Path("results") / "reference" / "comparisons")
     args = parser.parse_args()
