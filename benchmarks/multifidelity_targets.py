@@ -4,10 +4,13 @@ For each suite: full-fidelity `random`, 20 seeds x 50 trials, gives the referenc
 final hypervolume H and its median training seconds C. Then `mo-asha`, `mo-hyperband` and
 Syne Tune's MOASHA (`st-moasha`) run 20 seeds each with a budget of C training seconds (and
 no trial limit that binds), on the same surrogate and objective set, normalised together.
-Printed per suite and strategy:
+Every hypervolume counts found configurations only (`compare.protocol.found`: fully trained
+and feasible): a config stopped at a rung costs its training seconds and adds nothing, the
+rule `tune`'s front and the report apply. Printed per suite and strategy:
 - the median HV at C/3 and at C training seconds, and its ratio to H;
 - the median training seconds a run needed to reach H (runs that never do count as
-  infinite), as a fraction of C.
+  infinite), as a fraction of C;
+- the median number of configs started and of configs fully trained within C.
 Targets (issue: multi-objective early stopping): `mo-asha` reaches H within C/3 on at least
 2 of the 4 suites; `mo-asha`'s median HV is at least `st-moasha`'s at equal training seconds
 (C/3 and C) on at least 3. The document per suite goes to
@@ -52,9 +55,10 @@ def seconds_to(run: dict, target: float) -> float:
     return float(cost[reached[0]]) if len(reached) else math.inf
 
 
-def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
-    from mobench.compare.protocol import analyse
-    from mobench.compare.surrogate_store import ensure_front, open_surrogate, run_all
+def open_problem(suite_name: str, objective_names: str):
+    """(suite, objectives, surrogate, its document, its reference front) of a committed
+    surrogate; the script ends with a line when the surrogate document is missing."""
+    from mobench.compare.surrogate_store import ensure_front, open_surrogate
     from mobench.objectives import parse_objectives
     from mobench.suites import get_suite
 
@@ -67,10 +71,26 @@ def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
         raise SystemExit(f"{suite.name}: no surrogate document for {table}; run `python -m "
                          f"mobench surrogate {suite.name}` first")
     front, _ = ensure_front(surrogate, document, objectives, on_line=lambda _: None)
-    t0 = time.perf_counter()
+    return suite, objectives, surrogate, document, front
+
+
+def random_reference(surrogate, objectives, seeds: int, front) -> tuple[list, dict, float]:
+    """Full-fidelity random, `seeds` x BUDGET trials: its traces, timing and median training
+    seconds (C, the budget of the strategies it is compared with)."""
+    from mobench.compare.surrogate_store import run_all
+
     traces, timing = run_all(surrogate, objectives, "median", ["random"], seeds, BUDGET, front,
                              on_line=lambda _: None)
-    random_cost = float(np.median([sum(t.cost_s) for t in traces]))
+    return traces, timing, float(np.median([sum(t.cost_s) for t in traces]))
+
+
+def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
+    from mobench.compare.protocol import analyse
+    from mobench.compare.surrogate_store import run_all
+
+    suite, objectives, surrogate, document, front = open_problem(suite_name, objective_names)
+    t0 = time.perf_counter()
+    traces, timing, random_cost = random_reference(surrogate, objectives, seeds, front)
     more, more_timing = run_all(surrogate, objectives, "median", list(STRATEGIES), seeds,
                                 NO_TRIAL_LIMIT, front, on_line=lambda _: None,
                                 budget_seconds=random_cost)
@@ -90,6 +110,8 @@ def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
             "hv_at_full": float(np.median([hv_at(r, random_cost) for r in mine])),
             "seconds_to_random_hv": float(np.median([seconds_to(r, target) for r in mine])),
             "configs_started": float(np.median([len(r["cumulative_cost_s"]) for r in mine])),
+            "configs_fully_trained": float(np.median([
+                sum(e == surrogate.epochs for e in r["epochs"]) for r in mine])),
         }
     return {"schema_version": 1, "kind": "multifidelity-targets", "suite": suite.name,
             "objectives": [o.name for o in objectives], "seeds": seeds,
@@ -102,12 +124,17 @@ def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
             "runs": runs}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_suite_options(parser: argparse.ArgumentParser) -> None:
+    """--suites, --seeds and --objectives, as this script and broken_rules.py take them."""
     parser.add_argument("--suites", default="mnist-mlp,mnist-cnn,mnist-rnn,mnist-gan")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--objectives", default=None,
                         help="objective set (default: the suite's two objectives)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_suite_options(parser)
     parser.add_argument("--out", type=Path,
                         default=Path("results") / "reference" / "comparisons")
     args = parser.parse_args()
@@ -116,8 +143,8 @@ def main() -> int:
 
     quiet_tensorflow()
     print("| suite | strategy | HV at C/3 / H | HV at C / H | seconds to H / C | configs "
-          "started | C (s) | H |")
-    print("|" + " --- |" * 8)
+          "started | fully trained | C (s) | H |")
+    print("|" + " --- |" * 9)
     reached, beats = set(), {}
     for suite_name in args.suites.split(","):
         objectives = args.objectives or ",".join(get_suite(suite_name).objectives)
@@ -129,7 +156,8 @@ def main() -> int:
         for strategy, row in doc["strategies"].items():
             print(f"| {suite_name} | {strategy} | {row['hv_at_third'] / h:.3f} | "
                   f"{row['hv_at_full'] / h:.3f} | {row['seconds_to_random_hv'] / c:.3f} | "
-                  f"{row['configs_started']:g} | {c:.0f} | {h:.3f} |")
+                  f"{row['configs_started']:g} | {row['configs_fully_trained']:g} | "
+                  f"{c:.0f} | {h:.3f} |")
         ours, anchor = doc["strategies"]["mo-asha"], doc["strategies"]["st-moasha"]
         if ours["seconds_to_random_hv"] <= c / 3:
             reached.add(suite_name)

@@ -99,6 +99,9 @@ _SEED_LINE = "kernel, normalize_y=True, random_state=int(self._rng.integers(2**3
 #: (module short name, stripped source line, mutation[, column]) -> why no test can tell it
 #: apart; the column picks one of several equal mutations on a line.
 EQUIVALENT: dict[tuple, str] = {
+    ("multifidelity", "seed: int = 0", "`0` -> `1`"):
+        "the default seed of an in-memory Rungs: every seed draws Hyperband's shares, and the "
+        "replay passes its own",
     ("registry", "stacklevel=2,", "`2` -> `3`"):
         "the warning's reported source line changes, its text and category do not",
     ("base", "x = lo + np.clip(np.asarray(units, dtype=float), 0.0, 1.0) * (hi - lo)",

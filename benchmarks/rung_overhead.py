@@ -1,8 +1,8 @@
 """Cost of MO-ASHA's live rung bookkeeping (issue 14's targets), measured side by side.
 
 1. Per trial, with --history trials (default 200) in a SQLite study: the bookkeeping a trial
-   does (draw and store its bracket; at each rung it reaches, read the others' vectors from
-   the storage, rank, and store its own), timed with ``perf_counter`` around exactly those
+   does (draw and store its bracket; at each rung it reaches, store its own vector, then read
+   every vector there from the storage and rank), timed with ``perf_counter`` around exactly those
    calls, for the trials after the first half of the history. Target: median <= 20 ms.
 2. The live callback's share of training: mnist-mlp on digits trains --epochs epochs with the
    ``RungJudge`` callback on that same study; its ``on_epoch_end`` time is summed and divided

@@ -19,6 +19,7 @@ from mobench.strategies.multifidelity import (
     check_epochs,
     check_multi_fidelity,
     continues,
+    epsilon_net,
     parse_multi_fidelity,
     promotion_order,
     rung_levels,
@@ -75,15 +76,69 @@ def test_hyperband_brackets_start_one_rung_higher_each_and_follow_hyperbands_sha
     levels = brackets(spec, 10)
     assert levels == [[1, 3, 9], [3, 9], [9], []]
     assert brackets(MultiFidelity("mo-asha"), 10) == [[1, 3, 9]]
-    # n_s = ceil((s_max + 1) / (s + 1)) * eta**s for s = 3, 2, 1, 0 rungs: 27, 18, 6, 4
-    assert bracket_weights(levels).tolist() == pytest.approx(np.array([27, 18, 6, 4]) / 55)
+    # n_s = ceil((s_max + 1) * eta**s / (s + 1)) for s = 3, 2, 1, 0 rungs: 27, 12, 6, 4
+    assert bracket_weights(levels).tolist() == pytest.approx(np.array([27, 12, 6, 4]) / 49)
+    # eta 2, 8 epochs: rungs 1, 2, 4 (s_max 3): ceil(4 * 2**s / (s + 1)) = 8, 6, 4, 4
+    halving = MultiFidelity("mo-hyperband", eta=2)
+    assert brackets(halving, 8) == [[1, 2, 4], [2, 4], [4], []]
+    assert bracket_weights(brackets(halving, 8), eta=2).tolist() == \
+        pytest.approx(np.array([8, 6, 4, 4]) / 22)
 
 
-def test_promotion_order_sorts_fronts_first_then_by_hypervolume_contribution():
+def bracket_draw_fits(draws: list[int], weights: np.ndarray) -> None:
+    """Every bracket drawn, and the counts within a chi-square bound of the shares: with a
+    fixed seed, the statistic of a faithful draw stays below the 0.999 quantile (a constant
+    bracket, or 27/18/6/4 shares, give statistics in the hundreds at 4000 draws)."""
+    from scipy.stats import chi2, chisquare
+
+    counts = np.bincount(draws, minlength=len(weights))
+    assert (counts > 0).all(), counts
+    statistic = chisquare(counts, len(draws) * weights).statistic
+    assert statistic < chi2.ppf(0.999, len(weights) - 1), (counts, statistic)
+
+
+def test_new_trials_join_hyperband_brackets_with_hyperbands_shares():
+    rungs = Rungs(MultiFidelity("mo-hyperband"), max_epochs=10, seed=5)
+    bracket_draw_fits([rungs.new_bracket() for _ in range(4000)], rungs.weights)
+    two = Rungs(MultiFidelity("mo-hyperband"), max_epochs=2, seed=5)  # rung 1, or none
+    assert two.levels == [[1], []] and two.weights.tolist() == pytest.approx([0.6, 0.4])
+    bracket_draw_fits([two.new_bracket() for _ in range(4000)], two.weights)
+    assert Rungs(MultiFidelity("mo-asha"), 10).new_bracket() == 0
+
+
+def test_promotion_order_sorts_fronts_first_then_by_an_epsilon_net():
     points = np.array([[0.0, 1.0], [0.5, 0.5], [1.0, 0.0], [0.6, 0.6], [1.0, 1.0]])
     order = promotion_order(points).tolist()
-    assert order[:3] == [1, 0, 2]  # the knee contributes most; the extremes tie (index order)
+    assert order[:3] == [0, 2, 1]  # each objective's best, then the point farthest from both
     assert order[3:] == [3, 4]     # second front, then the dominated-by-all point
+
+
+def test_the_epsilon_net_takes_the_point_farthest_from_those_taken():
+    x = np.array([0.0, 0.05, 0.3, 0.6, 0.95, 1.0])
+    front = np.c_[x, (1 - x) ** 2]
+    # the two ends, then 0.3 (0.51 from the nearest end), then 0.6 (0.33 from 0.3 and the
+    # nearest end); 0.05 (0.098 from 0) before 0.95 (0.050 from 1)
+    assert epsilon_net(front).tolist() == [0, 5, 2, 3, 1, 4]
+    # after 0.5, 0.55 is near a taken point: 0.2 (0.28 from 0) goes before it (0.07 from 0.5)
+    x = np.array([0.0, 0.2, 0.5, 0.55, 1.0])
+    assert epsilon_net(np.c_[x, 1 - x]).tolist() == [0, 4, 2, 1, 3]
+    assert promotion_order(np.zeros((0, 2))).tolist() == []
+
+
+@pytest.mark.parametrize("objectives", [2, 3])
+def test_each_objectives_best_point_at_a_rung_continues(objectives):
+    """MOASHA's tie-break keeps a front's extremes: whatever else is at the rung, the most
+    accurate (and the cheapest) newcomer goes on once the rung holds 3 x objectives points."""
+    rng = np.random.default_rng(objectives)
+    for _ in range(30):
+        n = int(rng.integers(3 * objectives, 40))
+        cloud = rng.random((n, objectives))
+        front = cloud / np.linalg.norm(cloud, axis=1, keepdims=True)  # mutually non-dominated
+        for points in (cloud, front):
+            for j in range(objectives):
+                best = int(np.argmin(points[:, j]))
+                others = np.delete(points, best, axis=0)
+                assert continues(others, points[best]), (points.tolist(), j)
 
 
 def test_promotion_order_ignores_the_scale_of_an_objective():
@@ -104,6 +159,9 @@ def test_a_trial_continues_only_in_the_top_third_of_its_rung():
     assert continues(line, [-1.0, -1.0])
     # dominated by all but one: second front, position >= 4 of 6
     assert not continues(line, [4.5, 10.5])
+    # two mutually non-dominated vectors: the more accurate (first objective) goes first
+    assert continues([[-0.5, 1.0]], [-0.9, 5.0])
+    assert not continues([[-0.9, 5.0]], [-0.5, 1.0])
 
 
 def test_rungs_record_every_vector_and_count_trials_per_rung():
@@ -268,3 +326,84 @@ def test_syne_tune_missing_is_one_line(monkeypatch):
                         lambda name, *a: None if name == "syne_tune" else real(name, *a))
     with pytest.raises(UsageError, match="needs Syne Tune: pip install syne-tune"):
         check_multi_fidelity("st-moasha")
+
+
+@pytest.mark.parametrize("complete", [5, 12])
+def test_the_proposer_of_mo_asha_motpe_models_finished_trials_only(monkeypatch, complete):
+    """Optuna's TPE fills its "good" group with pruned trials when few are complete (5 of 10
+    with 5 complete and 95 pruned). MO-ASHA's proposer sees no stopped trial: with 5 complete
+    TPE is still in its random start-up; with 12 it models them, and its good group holds
+    complete trials only."""
+    from optuna.samplers._tpe import sampler as tpe
+    from optuna.trial import TrialState, create_trial
+
+    from mobench.compare.multifidelity import OptunaRungs
+
+    groups = []
+    split = tpe._split_trials
+    monkeypatch.setattr(tpe, "_split_trials",
+                        lambda *args: groups.append(split(*args)) or groups[-1])
+    problem = CurveProblem()
+    scheduler = OptunaRungs(problem, "mo-asha:motpe", 0, OBJECTIVES)
+    rng = np.random.default_rng(0)
+    for i in range(complete + 95):
+        params = {"x": float(rng.random()), "width": float(rng.random())}
+        accuracy, seconds = problem.curve(params, 10 if i < complete else 1)
+        scheduler.study.add_trial(create_trial(
+            params=params, distributions=problem.distributions,
+            **({"values": [accuracy, seconds]} if i < complete else
+               {"state": TrialState.PRUNED, "intermediate_values": {1: accuracy}})))
+    scheduler.ask()
+    assert len(scheduler.study.get_trials(states=(TrialState.PRUNED,))) == 95  # still stored
+    if complete < 10:  # optuna's default: 5 of the 10 good trials were pruned ones
+        assert not groups
+        assert tpe.default_gamma_multiobjective(complete + 95) == 10
+    else:
+        assert groups and all(below for below, _ in groups)
+        assert all(t.state == TrialState.COMPLETE for below, _ in groups for t in below)
+
+
+def test_st_moasha_lets_a_newcomer_that_dominates_its_rung_go_on():
+    """Syne Tune 0.16's bracket reads its priority as ranks, but its non-dominated priority
+    returns an order: fed [1, 1], [2, 2], [3, 3] then a newcomer [0, 0] that dominates all,
+    upstream stops the newcomer (it reads the last row's index in the order, 2 of 4); the
+    baseline's rank priority lets it go on."""
+    pytest.importorskip("syne_tune")
+    from syne_tune.optimizer.scheduler import SchedulerDecision
+    from syne_tune.optimizer.schedulers.asha import Bracket
+    from syne_tune.optimizer.schedulers.multiobjective.multiobjective_priority import (
+        NonDominatedPriority,
+    )
+
+    from mobench.strategies.synetune import SyneTuneMOASHA
+
+    vectors = [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [0.0, 0.0]]
+    upstream = Bracket(1, 10, 3, 0, NonDominatedPriority())
+    said = [upstream.on_result(i, 1, dict(zip("ab", v, strict=True)))
+            for i, v in enumerate(vectors)]
+    assert said[-1] == SchedulerDecision.STOP  # the upstream defect
+    baseline = SyneTuneMOASHA(CurveProblem().distributions, ["a", "b"], 10, 1, seed=0)
+    handles = [baseline.ask()[0] for _ in vectors]
+    assert [baseline.judge(h, 1, v) for h, v in zip(handles, vectors, strict=True)] == \
+        [True, False, False, True]
+
+
+def test_st_moashas_rank_priority_orders_a_front_by_its_epsilon_net():
+    """Inside a front, upstream `nondominated_sort` indexes with `compute_epsilon_net`'s ranks
+    as if they were its order; the baseline's priority ranks each point by the net's order."""
+    pytest.importorskip("syne_tune")
+    from syne_tune.optimizer.schedulers.multiobjective.non_dominated_priority import (
+        compute_epsilon_net,
+        nondominated_sort,
+    )
+
+    from mobench.strategies.synetune import rank_priority
+
+    x = np.array([0.0, 0.05, 0.3, 0.6, 0.95, 1.0])
+    front = np.c_[x, (1 - x) ** 2]
+    net_ranks = compute_epsilon_net(front, dim=0)  # the documented order, as ranks
+    assert np.argsort(net_ranks).tolist() == [0, 5, 2, 3, 1, 4]
+    assert nondominated_sort(front, dim=0) == [0, 4, 2, 3, 5, 1]  # upstream's mix-up
+    assert rank_priority()(front).tolist() == net_ranks.tolist()
+    dominated = np.vstack([front + 1.0, front])  # a second front ranks after the first
+    assert rank_priority()(dominated).tolist() == [*(net_ranks + 6), *net_ranks]

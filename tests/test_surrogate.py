@@ -314,26 +314,28 @@ def test_multi_fidelity_strategies_on_a_surrogate_at_equal_training_seconds(tabl
     monkeypatch.setattr(sg, "FRONT_EVALUATIONS", 1000)
     assert main(["compare", "mnist-mlp", "--problem", "surrogate", "--table", str(table),
                  "--strategies", "random,mo-asha,mo-hyperband:motpe", "--seeds", "2",
-                 "--budget", "40", "--budget-seconds", "80", "--out", "cmp"]) == 0
+                 "--budget", "40", "--budget-seconds", "400", "--out", "cmp"]) == 0
     [doc] = list((tmp_path / "cmp").glob("compare-surrogate-*.json"))
     result = json.loads(doc.read_text())
-    assert result["problem"]["budget_seconds"] == 80
+    assert result["problem"]["budget_seconds"] == 400
     runs = {s: [r for r in result["runs"] if r["strategy"] == s] for s in result["strategies"]}
     for strategy_runs in runs.values():
-        assert all(0 < r["cumulative_cost_s"][-1] <= 80 for r in strategy_runs)
+        assert all(0 < r["cumulative_cost_s"][-1] <= 400 for r in strategy_runs)
     asha = runs["mo-asha"]
     assert all(set(r["epochs"]) <= {1, 3, EPOCHS} and r["rungs"]["1"] > r["rungs"]["3"]
                for r in asha)
-    # stopping early buys more configurations for the same training seconds
-    assert min(len(r["epochs"]) for r in asha) > max(len(r["cumulative_cost_s"])
-                                                     for r in runs["random"])
+    # stopping early buys more configurations for the same training seconds (once a rung
+    # holds a few vectors: the first at a rung, and a more accurate second, always go on)
+    started = [len(r["epochs"]) for r in asha]
+    full = [len(r["cumulative_cost_s"]) for r in runs["random"]]
+    assert min(started) > max(full), (started, full)
     # the report shows what the comparison ran on: the fidelity, and the rungs reached
     from mobench.report.build import build_report
 
     build_report([tmp_path / "cmp"], tmp_path / "report", formats=["md"])
     page = (tmp_path / "report" / "report.md").read_text()
     assert "Surrogate fidelity: extra-trees regressors, 5-fold" in page
-    assert "a surrogate of" in page and "at most 80 training seconds each" in page
+    assert "a surrogate of" in page and "at most 400 training seconds each" in page
     rung_header = next(line for line in page.splitlines() if "reached epoch 1" in line)
     assert "reached epoch 3" in rung_header and f"trained to epoch {EPOCHS}" in rung_header
     asha_row = next(line for line in page.splitlines() if line.startswith("| mo-asha |"))

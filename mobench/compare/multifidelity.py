@@ -3,10 +3,11 @@
 
 One simulated worker: a configuration trains epoch by epoch; at each rung of its bracket the
 scheduler says whether it continues. A stopped configuration costs only the training seconds
-of the epochs it used, and the run records the vector it was stopped with (what a strategy
-actually observed), not its final one. With `budget_seconds`, the run ends when the next
-observation would pass that many training seconds; the configuration in flight then keeps
-its last observed vector, if it has one.
+of the epochs it used; the run records the vector it was stopped with (what the strategy
+observed) and the epoch, and finds no configuration (`compare.protocol.found`: only fully
+trained ones count). With `budget_seconds`, the run ends when the next observation would pass
+that many training seconds; the configuration in flight then keeps its last observed vector,
+if it has one, and counts as stopped.
 
 Schedulers share one small interface: `ask() -> (handle, params)`, `checkpoints(handle)` (the
 epochs it is judged at, then the last), `judge(handle, epoch, vector) -> continue?`,
@@ -42,8 +43,8 @@ class OptunaRungs:
                  objectives: tuple[Objective, ...]) -> None:
         import optuna
 
-        from mobench.strategies import make_sampler
         from mobench.strategies.multifidelity import Rungs
+        from mobench.strategies.proposer import make_proposer
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         spec = problem_spec(strategy, problem.epochs, problem.first_epoch)
@@ -53,7 +54,7 @@ class OptunaRungs:
         directions = [o.direction.value for o in objectives]
         self.study = optuna.create_study(
             directions=directions,
-            sampler=make_sampler(spec.proposer, seed=seed, directions=directions))
+            sampler=make_proposer(spec.proposer, seed=seed, directions=directions))
         self.open: dict[int, tuple[Any, int]] = {}  # handle -> (Optuna trial, bracket)
         self.told: list[list[float]] = []
 
@@ -103,10 +104,12 @@ def make_scheduler(problem, strategy: str, seed: int, objectives: tuple[Objectiv
 
 def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
                        objectives: tuple[Objective, ...],
-                       budget_seconds: float | None = None) -> RunTrace:
+                       budget_seconds: float | None = None, scheduler=None) -> RunTrace:
     """Up to `budget` configurations (and at most `budget_seconds` of training) of one
-    multi-fidelity strategy on `problem` (`observe(params, epoch)`, `epochs`, `first_epoch`)."""
-    scheduler = make_scheduler(problem, strategy, seed, objectives)
+    multi-fidelity strategy on `problem` (`observe(params, epoch)`, `epochs`, `first_epoch`).
+    `scheduler` replaces the strategy's own (`mobench.testing.broken_rules` passes one with a
+    deliberately broken promotion rule)."""
+    scheduler = scheduler or make_scheduler(problem, strategy, seed, objectives)
     trace = RunTrace(strategy, seed, [], [], [], [], epochs=[], full_epochs=problem.epochs)
     spent = 0.0
     for _ in range(budget):
@@ -162,7 +165,7 @@ def run_live_multi_fidelity(evaluator, strategy: str, seed: int, budget: int,
     `budget_seconds` ends the run and is not counted."""
     import optuna
 
-    from mobench.strategies import make_sampler
+    from mobench.strategies.proposer import make_proposer
     from mobench.study.document import rung_counts
     from mobench.study.rungs import STOPPED_AT_ATTR, StudyRungs
 
@@ -170,7 +173,7 @@ def run_live_multi_fidelity(evaluator, strategy: str, seed: int, budget: int,
     epochs = evaluator.epochs or evaluator.suite.epochs
     spec = problem_spec(strategy, epochs)
     directions = [o.direction.value for o in objectives]
-    study = optuna.create_study(directions=directions, sampler=make_sampler(
+    study = optuna.create_study(directions=directions, sampler=make_proposer(
         spec.proposer, seed=seed, directions=directions))
     trace = RunTrace(strategy, seed, [], [], [], [], epochs=[], full_epochs=epochs)
     told: list[list[float]] = []

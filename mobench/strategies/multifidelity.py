@@ -7,22 +7,30 @@ only when it ranks in the top `1/eta` of them (position `p` of `n`, 0-based, wit
 fill, so promotion is asynchronous, as in ASHA (Li et al., 2020) and Syne Tune's MOASHA
 (Schmucker et al., 2021), whose stopping rule this is.
 
-The multi-objective order at a rung: non-dominated sorting first; within one front, the
-larger exclusive hypervolume contribution first (min-max normalised over the rung's vectors,
-reference point 1.1, the indicator the comparison judges by). MOASHA breaks ties with an
-epsilon-net instead; the hypervolume contribution is chosen because it is scale-free after
-normalisation and rewards exactly what the final hypervolume rewards.
+The multi-objective order at a rung is MOASHA's (Schmucker et al., 2021; Salinas et al.,
+2021), as Syne Tune's `NonDominatedPriority` computes it: non-dominated sorting first; within
+one front, an epsilon-net (Clarkson's greedy farthest-point order): start from an extreme, then
+repeatedly take the point farthest from those already taken. Chosen over NSGA-II's crowding
+distance because it is what MOASHA's authors use and because it stays well defined for a
+front of two points, the usual case at a young rung. Two choices differ from Syne Tune's
+code and are kept on purpose: distances are taken after min-max normalisation over the
+rung's vectors (Syne Tune uses raw values, where seconds dwarf an accuracy in [0, 1]); and
+the net starts from every objective's best point in turn (Syne Tune starts from the first
+objective's), so each objective's best comes first in any number of objectives (with two,
+the order is the same: the farthest point of a 2-D front from one end is the other end).
+Exact ties go to the earlier row, so a rung's rows in trial-number order give every worker
+the same order.
 
 MO-Hyperband runs several brackets, each a MO-ASHA whose first rung is one rung higher than
 the previous one's (the last bracket has no rung: full fidelity). A new trial joins bracket
 `k` with probability proportional to Hyperband's number of configurations started in it,
-`ceil((s_max + 1) / (s + 1)) * eta**s` with `s` the bracket's number of rungs.
+`ceil((s_max + 1) * eta**s / (s + 1))` with `s` the bracket's number of rungs (Li et al.,
+2018): 27, 12, 6, 4 at 10 epochs and eta 3.
 
 Which configurations to try comes from any sampler strategy (`mo-asha:motpe`, a BOHB-like
 variant); `random` by default. Options follow as `:eta=E` and `:min=M` (first rung epoch),
-e.g. `mo-asha:motpe:eta=2` or `mo-hyperband:min=2`. The sampler sees finished trials with their
-full-fidelity values and stopped trials as pruned. Pure: numpy and moocore only, no Optuna
-or TensorFlow.
+e.g. `mo-asha:motpe:eta=2` or `mo-hyperband:min=2`. The sampler sees finished trials only
+(`mobench.strategies.proposer`). Pure: numpy and moocore only, no Optuna or TensorFlow.
 """
 
 from __future__ import annotations
@@ -40,7 +48,6 @@ KINDS = ("mo-asha", "mo-hyperband")
 BASELINES = ("st-moasha",)  # Syne Tune's MOASHA itself (mobench.strategies.synetune)
 ETA = 3
 MIN_EPOCHS = 1
-REFERENCE = 1.1
 
 
 @dataclass(frozen=True)
@@ -146,39 +153,68 @@ def brackets(spec: MultiFidelity, max_epochs: int) -> list[list[int]]:
 
 
 def bracket_weights(levels: list[list[int]], eta: int = ETA) -> np.ndarray:
-    """Hyperband's share of new configurations per bracket (s = its number of rungs)."""
+    """Hyperband's share of new configurations per bracket: n_s = ceil((s_max + 1) * eta**s /
+    (s + 1)), s = the bracket's number of rungs."""
     s_max = max(len(b) for b in levels)
-    n = np.array([math.ceil((s_max + 1) / (len(b) + 1)) * eta ** len(b) for b in levels],
+    n = np.array([math.ceil((s_max + 1) * eta ** len(b) / (len(b) + 1)) for b in levels],
                  dtype=float)
     return n / n.sum()
 
 
+def draw_bracket(rng: np.random.Generator, weights: np.ndarray) -> int:
+    """A new trial's bracket, drawn with `weights` (bracket 0 when there is one)."""
+    return 0 if len(weights) == 1 else int(rng.choice(len(weights), p=weights))
+
+
+def epsilon_net(points: Any) -> np.ndarray:
+    """Indices of `points`, spread out first: each objective's best (lowest) point in turn,
+    then repeatedly the point farthest (Euclidean) from those already taken; ties go to the
+    earlier row."""
+    points = np.asarray(points, dtype=float)
+    order: list[int] = []
+    for column in points.T:
+        best = int(np.argmin(column))
+        if best not in order:
+            order.append(best)
+    gap = np.min(np.linalg.norm(points[:, None, :] - points[order][None, :, :], axis=2), axis=1)
+    gap[order] = -np.inf
+    while len(order) < len(points):
+        far = int(np.argmax(gap))
+        order.append(far)
+        gap = np.minimum(gap, np.linalg.norm(points - points[far], axis=1))
+        gap[far] = -np.inf
+    return np.array(order, dtype=int)
+
+
 def promotion_order(points: Any) -> np.ndarray:
     """Indices of `points` (minimisation rows), best first: non-dominated rank, then the
-    larger hypervolume contribution within the rank (normalised over these points)."""
-    import moocore
-
+    epsilon-net order within the rank (on the points min-max normalised over all rows)."""
     points = np.asarray(points, dtype=float)
     if len(points) == 0:
         return np.zeros(0, dtype=int)
     ranks = pareto_ranks(points)
     norm = normalise(points, *bounds(points))
-    reference = np.full(points.shape[1], REFERENCE)
-    contribution = np.zeros(len(points))
+    order = []
     for rank in np.unique(ranks):
         members = np.flatnonzero(ranks == rank)
-        contribution[members] = moocore.hv_contributions(norm[members], ref=reference)
-    return np.lexsort((np.arange(len(points)), -contribution, ranks))
+        order.extend(members[epsilon_net(norm[members])])
+    return np.array(order, dtype=int)
+
+
+def in_top_share(points: Any, index: int, eta: int = ETA) -> bool:
+    """Whether row `index` ranks in the top 1/eta of `points`: position p of n, p < n/eta."""
+    points = np.asarray(points, dtype=float)
+    position = int(np.flatnonzero(promotion_order(points) == index)[0])
+    return position < len(points) / eta
 
 
 def continues(recorded: list[Any], vector: Any, eta: int = ETA) -> bool:
     """Whether `vector` ranks in the top 1/eta of `recorded` plus itself."""
-    if not recorded:
+    if not len(recorded):
         return True
     points = np.vstack([np.asarray(recorded, dtype=float),
                         np.asarray(vector, dtype=float)[None, :]])
-    position = int(np.flatnonzero(promotion_order(points) == len(points) - 1)[0])
-    return position < len(points) / eta
+    return in_top_share(points, len(points) - 1, eta)
 
 
 @dataclass
@@ -198,16 +234,17 @@ class Rungs:
         self.recorded = {(b, r): [] for b, lv in enumerate(self.levels) for r in lv}
 
     def new_bracket(self) -> int:
-        if len(self.levels) == 1:
-            return 0
-        return int(self.rng.choice(len(self.levels), p=self.weights))
+        return draw_bracket(self.rng, self.weights)
 
     def decide(self, bracket: int, epoch: int, vector: list[float]) -> bool:
         """Record `vector` at this rung and say whether the trial continues."""
         recorded = self.recorded[(bracket, epoch)]
-        keep = continues(recorded, vector, self.spec.eta)
         recorded.append([float(v) for v in vector])
-        return keep
+        return self.keeps(recorded, len(recorded) - 1)
+
+    def keeps(self, points: list[list[float]], index: int) -> bool:
+        """The promotion rule: row `index` of a rung's `points` goes on (top 1/eta)."""
+        return in_top_share(points, index, self.spec.eta)
 
     def counts(self) -> dict[str, int]:
         """Trials that reached each rung, over brackets ("epoch" -> count)."""

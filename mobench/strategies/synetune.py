@@ -6,6 +6,16 @@ configurations from its own domains (converted here from the suite's Optuna dist
 with numpy's global generator, which is seeded per run; it ranks a rung by non-dominated
 sorting with an epsilon-net on the raw objective values (no normalisation) and stops a trial
 outside the top 1/eta. Values are passed in minimisation space (`do_minimize=True`).
+
+Workaround of two upstream defects (Syne Tune 0.16; the same code on its GitHub main): its
+bracket (`asha.Bracket.on_result`) reads the rung's multi-objective priorities as RANKS (the
+newcomer's is the last row's), but `NonDominatedPriority` returns an ORDER (row indices, best
+first), so the newcomer is judged by the index of whichever row came last in the order: a
+newcomer that dominates every vector at its rung can be stopped. Inside a front,
+`nondominated_sort` likewise indexes with `compute_epsilon_net`'s ranks as if they were its
+order. `RankPriority` composes the same upstream pieces as their docstrings describe (fronts
+by `pareto_efficient`, each front in its epsilon-net order from the first objective's best)
+and hands the bracket ranks, so the baseline runs as Syne Tune meant it.
 """
 
 from __future__ import annotations
@@ -22,6 +32,33 @@ NAME = "st-moasha"
 def check_available() -> None:
     if importlib.util.find_spec("syne_tune") is None:
         raise UsageError(f"strategy {NAME!r} needs Syne Tune: pip install syne-tune")
+
+
+def rank_priority():
+    """Syne Tune's non-dominated epsilon-net priority as ranks (0 = best), the form its
+    bracket reads (see the module docstring)."""
+    import numpy as np
+    from syne_tune.optimizer.schedulers.multiobjective.multiobjective_priority import (
+        MOPriority,
+    )
+    from syne_tune.optimizer.schedulers.multiobjective.non_dominated_priority import (
+        compute_epsilon_net,
+        pareto_efficient,
+    )
+
+    class RankPriority(MOPriority):
+        def priority_unsafe(self, objectives: np.ndarray) -> np.ndarray:
+            remaining, order = np.arange(len(objectives)), []
+            while remaining.size:
+                front = remaining[pareto_efficient(objectives[remaining])]
+                net_ranks = compute_epsilon_net(objectives[front], dim=0)
+                order.extend(front[np.argsort(net_ranks)])
+                remaining = np.setdiff1d(remaining, front)
+            ranks = np.empty(len(objectives), dtype=int)
+            ranks[np.asarray(order, dtype=int)] = np.arange(len(objectives))
+            return ranks
+
+    return RankPriority()
 
 
 def syne_domain(distribution) -> Any:
@@ -68,7 +105,7 @@ class SyneTuneMOASHA:
         self.scheduler = MOASHA(
             {k: syne_domain(d) for k, d in distributions.items()}, metrics=self.names,
             do_minimize=True, time_attr="epoch", max_t=max_epochs, grace_period=min_epochs,
-            reduction_factor=eta, random_seed=seed)
+            reduction_factor=eta, random_seed=seed, multiobjective_priority=rank_priority())
         self.trials: dict[int, Any] = {}
 
     def ask(self) -> tuple[int, dict[str, Any]]:

@@ -2,10 +2,14 @@
 Keras callback after each rung epoch.
 
 Each trial stores its bracket (`mf_bracket`) and, at each rung epoch e it reaches, its
-objective vector in minimisation space (`mf_rung_<e>`) as user attributes. Deciding reads
-the vectors the study's other trials recorded at that (bracket, rung) from the storage, so
-several `--workers` or hosts on one PostgreSQL study share one set of rungs, and no worker
-waits for a rung to fill (asynchronous promotion). The order and the top-1/eta rule are
+objective vector in minimisation space (`mf_rung_<e>`) as user attributes. Deciding is
+write-then-rank: a trial stores its vector first, then reads every vector recorded at that
+(bracket, rung) from the storage, its own included, and takes its position among them (rows
+in trial-number order, so exact ties go to the earlier trial). Two workers reaching a rung
+together thus both see both vectors, and at most the top 1/eta of them goes on; reading,
+deciding and then writing would let both go on. Several `--workers` or hosts on one
+PostgreSQL study share one set of rungs, and no worker waits for a rung to fill
+(asynchronous promotion). The order and the top-1/eta rule are
 `mobench.strategies.multifidelity`'s. A stopped trial ends PRUNED with its last vector and the
 epoch it reached (`mobench.study.loop`).
 """
@@ -24,7 +28,8 @@ from mobench.strategies.multifidelity import (
     MultiFidelity,
     bracket_weights,
     brackets,
-    continues,
+    draw_bracket,
+    in_top_share,
 )
 
 BRACKET_ATTR = "mf_bracket"
@@ -61,14 +66,13 @@ class StudyRungs:
         and stored on the trial."""
         if BRACKET_ATTR in trial.user_attrs:
             return int(trial.user_attrs[BRACKET_ATTR])
-        rng = np.random.default_rng([self.seed, trial.number])
-        chosen = 0 if len(self.levels) == 1 else int(rng.choice(len(self.levels),
-                                                               p=self.weights))
+        chosen = draw_bracket(np.random.default_rng([self.seed, trial.number]), self.weights)
         trial.set_user_attr(BRACKET_ATTR, chosen)
         return chosen
 
     def decide(self, trial, bracket: int, epoch: int, vector: list[float]) -> bool:
-        """Whether the trial continues past rung `epoch`; its vector is stored either way.
+        """Whether the trial continues past rung `epoch`: its vector is stored first, then
+        ranked among every vector stored at the rung (write-then-rank, see the module).
 
         Only running, finished and stopped trials hold a place at a rung. A trial whose worker
         died fails (stale heartbeat) and gives its place up; its retry, a copy with its user
@@ -76,14 +80,16 @@ class StudyRungs:
         from optuna.trial import TrialState
 
         key = RUNG_ATTR.format(epoch)
+        mine = [float(v) for v in vector]
+        trial.set_user_attr(key, mine)
         holding = tuple(TrialState[name] for name in HOLDING)
-        recorded = [t.user_attrs[key] for t in trial.study.get_trials(deepcopy=False,
-                                                                      states=holding)
-                    if t.number != trial.number and key in t.user_attrs
-                    and t.user_attrs.get(BRACKET_ATTR) == bracket]
-        keep = continues(recorded, vector, self.spec.eta)
-        trial.set_user_attr(key, [float(v) for v in vector])
-        return keep
+        rows = {t.number: t.user_attrs[key]
+                for t in trial.study.get_trials(deepcopy=False, states=holding)
+                if key in t.user_attrs and t.user_attrs.get(BRACKET_ATTR) == bracket}
+        rows[trial.number] = mine
+        numbers = sorted(rows)
+        return in_top_share([rows[n] for n in numbers], numbers.index(trial.number),
+                            self.spec.eta)
 
     def callback(self, trial, known: dict[str, float]):
         """A Keras callback judging `trial` at its bracket's rung epochs (1-based)."""

@@ -210,6 +210,7 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
     from mobench.profiling.hardware import fingerprint
     from mobench.strategies import make_sampler
     from mobench.strategies.multifidelity import is_multi_fidelity, parse_multi_fidelity
+    from mobench.strategies.proposer import make_proposer
     from mobench.study.evaluator import TrialEvaluator
     from mobench.study.loop import run_trials
     from mobench.study.rungs import StudyRungs
@@ -226,16 +227,20 @@ def work(spec: TuneSpec, on_line: Callable[[str], None],
     grid = complete_grid(check_values(suite, hypermodel, "grid"), base) \
         if spec.strategy == "grid" and suite.grid else None
     directions = [o.direction.value for o in objectives]
-    rungs, sampler_name = None, spec.strategy
-    if is_multi_fidelity(spec.strategy):
-        multi = parse_multi_fidelity(spec.strategy)
-        sampler_name = multi.proposer
-        rungs = StudyRungs(multi, spec.epochs or suite.epochs, spec.seed, objectives)
-    make_sampler(sampler_name, seed=spec.seed, grid=grid, directions=directions)  # checks
+    multi = parse_multi_fidelity(spec.strategy) if is_multi_fidelity(spec.strategy) else None
+    rungs = StudyRungs(multi, spec.epochs or suite.epochs, spec.seed, objectives) \
+        if multi else None
+
+    def sampler_for(seed: int):
+        if multi:  # the proposer of MO-ASHA sees finished trials only
+            return make_proposer(multi.proposer, seed=seed, directions=directions)
+        return make_sampler(spec.strategy, seed=seed, grid=grid, directions=directions)
+
+    sampler_for(spec.seed)  # checks
     if announce:
         on_line(announce)
-    study, worker = join_study(spec, objectives, suite.name, lambda seed: make_sampler(
-        sampler_name, seed=seed, grid=grid, directions=directions), spec.study_settings(suite))
+    study, worker = join_study(spec, objectives, suite.name, sampler_for,
+                               spec.study_settings(suite))
     worker.watch = watch
     dataset = load_dataset(spec.dataset or suite.dataset, limit=spec.limit,
                            val_limit=spec.val_limit, seed=spec.seed,
