@@ -9,7 +9,8 @@ import pytest
 
 from mobench.cli import main
 from mobench.compare import surrogate as sg
-from mobench.compare.curves import csv_fields, load_curves, sample_configs
+from mobench.compare.curves import sample_configs
+from mobench.compare.curves_table import csv_fields, load_curves
 from mobench.compare.surrogate_fidelity import fidelity, folds_of
 from mobench.compare.surrogate_front import reference_front
 from mobench.compare.surrogate_problem import SurrogateProblem
