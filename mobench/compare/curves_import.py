@@ -85,9 +85,10 @@ class Source:
 
 
 def import_curves(source_path: Path, out: Path, *, suite_name: str, suite_version: int,
-                  space: dict[str, Any], defaults: dict[str, Any], gan: bool, dataset: str,
-                  on_line: Callable[[str], None] = print) -> Path:
-    """Check the whole source, then write `out` (and its header) as a curves table."""
+                  space: dict[str, Any], defaults: dict[str, Any], gan: bool,
+                  dataset: str | None, on_line: Callable[[str], None] = print) -> Path:
+    """Check the whole source, then write `out` (and its header) as a curves table;
+    `dataset` names the data the curves were measured on (None: not said)."""
     if out.exists() or header_path(out).exists():
         raise UsageError(f"--out {out} (or its header {header_path(out).name}) exists; "
                          "pick another --out")
