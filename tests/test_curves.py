@@ -158,10 +158,10 @@ def test_curves_resume_and_header_checks(tmp_path, capsys):
     assert main(argv) == 0
     assert len(load_curves(out)[1]) == 3
 
-    # another N, epochs or seed is refused with one line naming the difference
-    _, other = _table(tmp_path, n="4")
+    # a smaller N, other epochs or seed is refused with one line naming the difference
+    _, other = _table(tmp_path, n="1")
     assert main(other) == 2
-    assert "(n: 2 there, 4 now)" in capsys.readouterr().err
+    assert "holds a table of 2 sampled configs; --sample 1" in capsys.readouterr().err
     assert main([*argv, "--seed", "1"]) == 2
     assert "seed" in capsys.readouterr().err
 
