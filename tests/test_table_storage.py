@@ -368,3 +368,14 @@ def test_rows_keep_one_line_and_their_text(tmp_path):
     with pytest.raises(ValueError, match="not in the table"):
         table.append({"config_id": 1, "other": 2})
     assert config_key({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'
+
+
+def test_a_measured_grid_config_without_the_objective_is_refused_by_the_replay(
+        tmp_path, trained, capsys):
+    out = grid_table(tmp_path, trained)
+    edit_cell(out, 3, "train_time", "")  # config 1: ok, its train_time gone
+    assert len(load_table(out)[1]) == 4  # an empty cell is a valid table (a failed config's)
+    assert main(["compare", "mnist-mlp", "--table", str(out), "--strategies", "random",
+                 "--seeds", "1", "--budget", "2", "--out", str(tmp_path / "cmp")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "t.csv, line 3, column 'train_time': empty" in err

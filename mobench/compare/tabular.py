@@ -138,7 +138,7 @@ def load_table(path: str | os.PathLike):
     """(header, DataFrame) of a finished table; a foreign, damaged or unfinished one (a torn
     last row, a line damaged mid-file, a garbled or non-finite cell, configs of its grid
     missing) is a one-line UsageError naming the file, the line and the column. Reading
-    never writes. `frame.attrs["lines"]` holds each row's line in the file."""
+    never writes. `frame.attrs` holds the path and each row's line in the file."""
     import pandas as pd
 
     path = Path(path)
@@ -167,7 +167,7 @@ def load_table(path: str | os.PathLike):
                          "table` with the same settings to repair and finish it")
     cells.checked_rows(parsed, CHECKS)
     frame = pd.read_csv(io.StringIO(parsed.text()))
-    frame.attrs["lines"] = list(parsed.lines)
+    frame.attrs.update(lines=list(parsed.lines), path=str(path))
     expected = {config_key(c) for c in grid_configs(grid)}
     held = expected & set(frame["config"])
     if len(held) < len(expected):
