@@ -207,10 +207,15 @@ class Appender:
             self._write(encode_row(self.fields, self.newline))
 
     def append(self, row: dict[str, Any]) -> None:
-        unknown = set(row) - set(self.fields)
+        self.extend([row])
+
+    def extend(self, rows: list[dict[str, Any]]) -> None:
+        """Rows in one write and one fsync."""
+        unknown = {name for row in rows for name in row} - set(self.fields)
         if unknown:
             raise ValueError(f"columns not in the table: {sorted(unknown)}")
-        self._write(encode_row([row.get(name) for name in self.fields], self.newline))
+        self._write(b"".join(encode_row([row.get(name) for name in self.fields], self.newline)
+                             for row in rows))
 
     def _write(self, data: bytes) -> None:
         try:

@@ -164,8 +164,7 @@ def _write(out: Path, header: dict[str, Any], fields: list[str],
         tmp.unlink(missing_ok=True)
         table = Appender(Rows(tmp), fields)
         table.start()
-        for row in rows:
-            table.append({name: cell(row.get(name)) for name in fields})
+        table.extend([{name: cell(row.get(name)) for name in fields} for row in rows])
         write_json(header_path(out), header)
         wrote_header = True
         os.replace(tmp, out)
