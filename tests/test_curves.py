@@ -11,16 +11,9 @@ import sys
 import pytest
 
 from mobench.cli import main
-from mobench.compare.curves import (
-    csv_fields,
-    exclusive_lock,
-    fcd_checkpoints,
-    load_curves,
-    repair_tail,
-    run_plan,
-    sample_configs,
-    search_space,
-)
+from mobench.compare.appendcsv import exclusive_lock, repair
+from mobench.compare.curves import fcd_checkpoints, run_plan, sample_configs, search_space
+from mobench.compare.curves_table import csv_fields, load_curves
 from mobench.errors import UsageError
 from mobench.suites import get_suite
 
@@ -86,15 +79,16 @@ def test_torn_tail_is_truncated_and_reported(tmp_path):
     good = ",".join(fields) + "\n" + ",".join(["1"] * len(fields)) + "\n"
     path.write_text(good + "2,0,0,\"{\\\"num", encoding="utf-8")
     lines: list[str] = []
-    repair_tail(path, fields, lines.append)
+    repair(path, fields, lines.append)
     assert path.read_text(encoding="utf-8") == good
     assert len(lines) == 1 and "dropped a torn last line" in lines[0]
-    # a complete line with the wrong number of fields is torn too; an intact file is kept
+    repair(path, fields, lines.append)  # an intact file is kept as it is
+    assert len(lines) == 1 and path.read_text(encoding="utf-8") == good
+    # a complete line with the wrong number of fields is damage, not a cut: refused, kept
     path.write_text(good + "3,0\n", encoding="utf-8")
-    repair_tail(path, fields, lines.append)
-    assert path.read_text(encoding="utf-8") == good
-    repair_tail(path, fields, lines.append)
-    assert len(lines) == 2
+    with pytest.raises(UsageError, match=r"line 3: 2 fields where the table has 20"):
+        repair(path, fields, lines.append)
+    assert path.read_text(encoding="utf-8") == good + "3,0\n"
 
 
 def test_second_writer_is_refused(tmp_path):
@@ -164,10 +158,10 @@ def test_curves_resume_and_header_checks(tmp_path, capsys):
     assert main(argv) == 0
     assert len(load_curves(out)[1]) == 3
 
-    # another N, epochs or seed is refused with one line naming the difference
-    _, other = _table(tmp_path, n="4")
+    # a smaller N, other epochs or seed is refused with one line naming the difference
+    _, other = _table(tmp_path, n="1")
     assert main(other) == 2
-    assert "(n: 2 there, 4 now)" in capsys.readouterr().err
+    assert "holds a table of 2 sampled configs; --sample 1" in capsys.readouterr().err
     assert main([*argv, "--seed", "1"]) == 2
     assert "seed" in capsys.readouterr().err
 

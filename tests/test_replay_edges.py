@@ -76,6 +76,11 @@ def test_replayed_values_infeasible_rows_costs_and_points() -> None:
                                                                                  zero, one)]
     runs = [[d() for _ in range(12)] for d in draw]
     assert runs[0] == runs[1] != runs[2]
-    rows = frame()
+    rows = frame()  # a measured config without a value would replay as NaN: refused
+    rows.loc[1, ["status", "val_accuracy"]] = ["ok", 0.7]
+    with pytest.raises(UsageError, match=r"^line 3, column 'train_time': empty in a row whose "
+                       "status is ok$"):
+        TabularProblem(HEADER, rows, OBJ)
     rows.loc[0, "train_time"] = None
-    assert TabularProblem(HEADER, rows, OBJ).cost(trial(units=8, lr=0.1)) == 0.0
+    with pytest.raises(UsageError, match="does not hold objective 'train_time'"):
+        TabularProblem(HEADER, rows, OBJ)

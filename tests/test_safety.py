@@ -285,7 +285,7 @@ def test_a_non_numeric_objective_cell_is_named(tmp_path, capsys):
     text[3] = ",".join(f'"{c}"' if "," in c or '"' in c else c for c in
                        [c.replace('"', '""') for c in cells]) + "\r\n"
     path.write_text("".join(text), encoding="utf-8")
-    with pytest.raises(UsageError, match=r"column 'train_time', row 3: 'fast' is not a number"):
+    with pytest.raises(UsageError, match=r"line 4, column 'train_time': 'fast' is not a number"):
         load_table(path)
     assert main(["compare", "mnist-mlp", "--table", str(path), "--out",
                  str(tmp_path / "cmp")]) == 2

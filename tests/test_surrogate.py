@@ -3,13 +3,15 @@
 import csv
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mobench.cli import main
 from mobench.compare import surrogate as sg
-from mobench.compare.curves import csv_fields, load_curves, sample_configs
+from mobench.compare.curves import sample_configs
+from mobench.compare.curves_table import csv_fields, load_curves
 from mobench.compare.surrogate_fidelity import fidelity, folds_of
 from mobench.compare.surrogate_front import reference_front
 from mobench.compare.surrogate_problem import SurrogateProblem
@@ -31,6 +33,7 @@ SPACE = {
     "precision": {"name": "CategoricalDistribution", "attributes": {"choices": ["float32"]}},
 }
 OBJ2 = parse_objectives("val_accuracy,train_time")
+ROOT = Path(__file__).parents[1]
 
 
 def truth(c: dict, epoch: int) -> tuple[float, float, float]:
@@ -341,3 +344,41 @@ def test_multi_fidelity_strategies_on_a_surrogate_at_equal_training_seconds(tabl
     asha_row = next(line for line in page.splitlines() if line.startswith("| mo-asha |"))
     started, at_1, at_3, done = (float(c) for c in asha_row.strip("| ").split(" | ")[1:5])
     assert started == at_1 > at_3 >= done
+
+
+def test_each_table_has_its_own_document_and_out_chooses_one(tmp_path, monkeypatch, capsys):
+    from mobench.compare.surrogate_store import default_document_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sg, "FRONT_EVALUATIONS", 300)
+    first = write_table(tmp_path / "first-curves.csv", n=32)
+    second = write_table(tmp_path / "second.csv", n=32, seed=1)
+
+    def fit(table, *extra: str) -> int:
+        return main(["surrogate", "mnist-mlp", "--table", str(table), "--folds", "2", *extra])
+
+    assert fit(first) == 0 and fit(second) == 0
+    docs = tmp_path / "results" / "surrogates"
+    assert sorted(p.name for p in docs.iterdir()) == ["first.json", "second.json"]
+    kept = (docs / "first.json").read_bytes()
+    assert json.loads(kept)["table"]["path"] == str(first)
+    assert fit(second, "--out", "mine/second.json") == 0
+    assert json.loads((tmp_path / "mine/second.json").read_text())["table"]["path"] == str(
+        second)
+    # another table file of the same name would take first.json: refused, not overwritten
+    (tmp_path / "elsewhere").mkdir()
+    other = write_table(tmp_path / "elsewhere" / "first-curves.csv", n=32, seed=2)
+    capsys.readouterr()
+    assert fit(other) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is the surrogate of another table" in err
+    assert (docs / "first.json").read_bytes() == kept
+    assert fit(other, "--out", "mine") == 2  # a folder
+    assert "is a folder" in capsys.readouterr().err
+    # (compare --problem surrogate finds the same default: test_curves_import)
+    # the committed tables keep their committed documents
+    for suite in ("mnist-mlp", "mnist-cnn", "mnist-rnn", "mnist-gan"):
+        table = Path(f"results/tables/{suite}-digits-curves.csv")
+        assert default_document_path(table) == Path(f"results/surrogates/{suite}-digits.json")
+        committed = json.loads((ROOT / default_document_path(table)).read_text())
+        assert committed["table"]["path"] == str(table)

@@ -95,6 +95,11 @@ def run_table(args: argparse.Namespace) -> int:
     from mobench.study.space import complete_grid, kt_space
     from mobench.suites import check_values, get_suite
 
+    if args.suite == "import":  # `table import SUITE CSV`: mobench.compare.curves_import
+        return run_import(args)
+    if args.source:
+        raise UsageError(f"table: unexpected argument {args.source[0]!r} (a table is `table "
+                         "SUITE [options]` or `table import SUITE CSV`)")
     if args.sample is not None:  # sampled learning curves: mobench.compare.curves
         return run_curves(args)
     if args.out:
@@ -209,5 +214,42 @@ def run_curves(args: argparse.Namespace) -> int:
                  method=args.method, seed=args.seed, repeat_every=args.repeat_every,
                  limit=args.limit, threads=threads, max_runs=args.max_runs, shard=args.shard,
                  on_line=log)
+    log(f"wrote {out} and {header_path(out)}")
+    return 0
+
+
+# options `table import` does not take, with their defaults
+NOT_FOR_IMPORT = {"grid": [], "epochs": None, "repeats": 1, "seed": 0, "sample": None,
+                  "method": "sobol", "repeat_every": 5, "threads": None, "max_runs": None,
+                  "shard": (0, 1), "limit": None, "val_limit": None, "data_dir": None}
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """`mobench table import SUITE CSV [--out PATH] [--dataset NAME]`: a curves table from
+    learning curves measured elsewhere, checked against the suite's search space."""
+    from mobench.compare.curves import search_space
+    from mobench.compare.curves_import import import_curves
+    from mobench.compare.curves_table import header_path
+    from mobench.study.space import kt_space
+    from mobench.suites import get_suite
+
+    if len(args.source) != 2:
+        raise UsageError("table import takes a suite and a CSV file: `table import SUITE CSV "
+                         "[--out PATH] [--dataset NAME]`")
+    given = [k for k, default in NOT_FOR_IMPORT.items() if getattr(args, k) != default]
+    if given:
+        raise UsageError(f"table import takes --out and --dataset only, not "
+                         f"--{given[0].replace('_', '-')}")
+    name, source = args.source[0], Path(args.source[1])
+    if not source.is_file():
+        raise UsageError(f"{source}: no such file")
+    suite = get_suite(name, args.suites_dir)
+    out = check_output(args.out or Path("results") / "tables" /
+                       f"{suite.name}-{source.stem}-curves.csv", "--out")
+    hypermodel = suite.hypermodel()
+    import_curves(source, out, suite_name=suite.name, suite_version=suite.version,
+                  space=search_space(suite, hypermodel), defaults=kt_space(hypermodel).values,
+                  gan=hasattr(hypermodel, "quality_metrics"),
+                  dataset=args.dataset, on_line=log)
     log(f"wrote {out} and {header_path(out)}")
     return 0

@@ -232,12 +232,14 @@ def run_surrogate(args: argparse.Namespace) -> int:
     from mobench.objectives import parse_objectives
     from mobench.suites import get_suite
 
+    if args.out:
+        check_output(args.out, "--out")
     suite = get_suite(args.suite, args.suites_dir)
     objectives = parse_objectives(args.objectives or suite.objectives)
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
     surrogate, document, out, changed = open_surrogate(
         path, suite, objectives, folds=args.folds, family=args.model, refresh_fidelity=True,
-        provenance=lambda: surrogate_provenance(suite), on_line=log)
+        document_path=args.out, provenance=lambda: surrogate_provenance(suite), on_line=log)
     _, added = ensure_front(surrogate, document, objectives, on_line=log)
     fid = document["fidelity"]
     print(f"{suite.name} surrogate ({fid['family']}) of {path}: {fid['configs']} ok configs, "

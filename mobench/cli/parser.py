@@ -194,9 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
                       "than one GPU is visible (default); none: one device")
 
     tb = verbs.add_parser("table", help="measure every config of a finite grid (tabular benchmark)",
+                          usage="%(prog)s SUITE [options]\n       %(prog)s import SUITE CSV "
+                          "[--out PATH] [--dataset NAME]",
                           description="Evaluate every config of the suite's [grid] (or --grid)"
-                          " once per repeat; resumable; writes CSV + a JSON header.")
+                          " once per repeat, or --sample N configs of its search space with "
+                          "per-epoch curves; resumable; writes CSV + a JSON header. `table "
+                          "import SUITE CSV` writes a curves table from per-epoch curves "
+                          "measured elsewhere (README: 'Importing your own learning curves').")
     add_suite_args(tb)
+    tb.add_argument("source", nargs="*", help=argparse.SUPPRESS)  # `import SUITE CSV`
     tb.add_argument("--grid", type=parse_grid, action="append", default=[],
                     metavar="KEY=V1,V2,...", help="override or add one grid axis (repeatable)")
     tb.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
@@ -204,10 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="evaluations per config with seeds seed..seed+R-1 (default 1)")
     tb.add_argument("--seed", type=seed_value, default=0, help="first seed (default 0)")
     tb.add_argument("--out", type=Path, metavar="PATH",
-                    help="CSV path (default results/tables/SUITE-DATASET.csv)")
+                    help="CSV path (default results/tables/SUITE-DATASET.csv; with --sample "
+                    "SUITE-DATASET-curves.csv; import: SUITE-CSVNAME-curves.csv)")
     lc = tb.add_argument_group("sampled learning curves (instead of the grid)")
     lc.add_argument("--sample", type=bounded(positive_int, 1_000_000), metavar="N",
-                    help="draw N configs from the full search space; per-epoch curves")
+                    help="draw N configs from the full search space; per-epoch curves (a "
+                    "larger N grows the table there, keeping its rows)")
     lc.add_argument("--method", choices=["sobol", "random"], default="sobol",
                     help="how configs are drawn (default sobol, scrambled with --seed)")
     lc.add_argument("--repeat-every", type=non_negative_int, default=5, metavar="K",
@@ -271,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Fit one regressor per objective (epoch as an input) to a"
                           " sampled learning-curve table, measure its fidelity by k-fold CV "
                           "grouped by config (Spearman rho, R^2; final epoch and mean over "
-                          "epochs) and write results/surrogates/SUITE-DATASET.json.")
+                          "epochs) and write results/surrogates/TABLE.json (TABLE: the "
+                          "table's file name without -curves).")
     sg.add_argument("suite", help="suite name")
     sg.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
                     help="extra folder of suite TOML files (repeatable)")
@@ -284,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "extra-trees)")
     sg.add_argument("--objectives", type=csv_list, metavar="A,B,...",
                     help="objective set whose reference front to store (default: the suite's)")
+    sg.add_argument("--out", type=Path, metavar="PATH",
+                    help="the surrogate document (default results/surrogates/TABLE.json, TABLE "
+                    "the table's name without -curves: where compare --problem surrogate "
+                    "looks)")
 
     h = verbs.add_parser("hw", help="print this machine's hardware fingerprint",
                          description="CPU, memory, versions, TF build and devices, NVIDIA GPUs"

@@ -2,20 +2,18 @@
 distributions live tuning uses), each trained once for E epochs with the per-epoch curves read
 from that one run; every K-th config is repeated with other seeds to measure the noise.
 
-Storage: `<out>.csv`, one row per (config_id, seed), appended and fsynced as it finishes, curves
-as JSON lists; `<out>.json`, the header (provenance, hardware, suite, dataset, sampling, the
-distributions). A build holds an exclusive `flock` on `<out>.csv.lock`; resuming needs the same
-header settings and repairs a torn last line. Peak memory is left out on purpose (the CPU
-allocator reading is not a process peak; see ARCHITECTURE.md).
+Storage (`mobench.compare.curves_table`): `<out>.csv`, one row per (config_id, seed), appended
+and fsynced as it finishes, curves as JSON lists; `<out>.json`, the header (provenance,
+hardware, suite, dataset, sampling, the distributions). A build holds an exclusive `flock` on
+`<out>.csv.lock`; resuming needs the same header settings and repairs a torn last line. A
+table grows: a larger `--sample N` keeps every row there, since the sampled configs and the
+run plan are prefix-stable sequences (the first N are the same for any larger N).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,21 +21,24 @@ from typing import Any
 
 import numpy as np
 
-from mobench.compare.appendcsv import exclusive_lock, repair_tail, split_torn
+from mobench.compare.appendcsv import Appender, disk_error, exclusive_lock, repair
+from mobench.compare.curves_table import (
+    CLASSIFIER_CURVES,
+    GAN_CURVES,
+    GAN_QUALITY,
+    KIND,
+    cell,
+    check_header,
+    check_rows,
+    csv_fields,
+    header_path,
+)
 from mobench.documents import read_json, write_json
 from mobench.errors import UsageError
-from mobench.records import SCHEMA_VERSION, check_document
+from mobench.records import SCHEMA_VERSION
 
-KIND = "curves"
 METHODS = ("sobol", "random")
-CLASSIFIER_CURVES = ("val_accuracy", "val_loss", "accuracy", "loss")
-GAN_CURVES = ("d_loss", "g_loss", "val_d_loss", "val_g_loss")
-GAN_QUALITY = ("fcd", "classifier_score")
 LATENCY_CALLS = 30  # batch-1 predict calls timed per config (the profiler's floor is 50)
-# settings a resumed build must share with the stored header
-RESUME_KEYS = ("suite", "suite_version", "n", "seed", "method", "epochs", "repeat_every",
-               "extra_seeds", "fcd_epochs", "threads", "space", "hardware_id")
-DATASET_KEYS = ("name", "n_train", "n_val", "limit")
 
 
 # ---- the search space and sampling -------------------------------------------------------
@@ -192,8 +193,9 @@ def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs
         row["epochs_done"] = len(times)
         row["train_time"] = row["time_curve"][-1] if len(times) else None
         row["peak_memory"] = run.peak_memory_bytes  # allocator peak while training (bytes)
-        for name in GAN_CURVES if gan else CLASSIFIER_CURVES:
-            row[f"{name}_curve"] = [e.get(name, math.nan) for e in recorder.logs]
+        for name in GAN_CURVES if gan else CLASSIFIER_CURVES:  # a metric never logged: empty
+            if any(name in e for e in recorder.logs):
+                row[f"{name}_curve"] = [e.get(name, math.nan) for e in recorder.logs]
         for name in GAN_QUALITY if gan else ():
             row[f"{name}_curve"] = recorder.quality[name]
         finals = GAN_QUALITY if gan else ("val_accuracy", "val_loss")
@@ -214,51 +216,7 @@ def _one_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
-# ---- storage -----------------------------------------------------------------------------
-
-def csv_fields(gan: bool) -> list[str]:
-    curves = [*GAN_CURVES, *GAN_QUALITY] if gan else list(CLASSIFIER_CURVES)
-    finals = list(GAN_QUALITY) if gan else ["val_accuracy", "val_loss"]
-    return ["config_id", "seed", "repeat", "config", "status", "reason", "epochs_done",
-            *finals, "train_time", "params", "flops", "peak_memory", "latency_p50", "wall_time",
-            "time_curve", *(f"{c}_curve" for c in curves)]
-
-
-def header_path(csv_path: Path) -> Path:
-    return csv_path.with_suffix(".json")
-
-
-def done_runs(csv_path: Path) -> set[tuple[int, int]]:
-    if not csv_path.exists():
-        return set()
-    with csv_path.open(newline="", encoding="utf-8") as f:
-        return {(int(r["config_id"]), int(r["seed"])) for r in csv.DictReader(f)
-                if r.get("status")}
-
-
-def check_header(stored: dict[str, Any], header: dict[str, Any], path: Path) -> None:
-    """Refuse to resume a build whose stored header has other settings (one line)."""
-    try:
-        check_document(stored, KIND)
-    except UsageError as exc:
-        raise UsageError(f"{path}: {exc}") from None
-    pairs = [(k, stored.get(k), header[k]) for k in RESUME_KEYS]
-    pairs += [(f"dataset.{k}", (stored.get("dataset") or {}).get(k), header["dataset"][k])
-              for k in DATASET_KEYS]
-    for key, old, new in pairs:
-        if old != new:
-            show = "the search space" if key == "space" else f"{old!r} there, {new!r} now"
-            raise UsageError(f"{path} was built with other settings ({key}: {show}); rerun "
-                             "with the same settings to resume, or pick another --out")
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, list):
-        return json.dumps(value)
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "" if value is None else repr(value)
-    return value
-
+# ---- building ----------------------------------------------------------------------------
 
 def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str = "sobol",
                  seed: int = 0, repeat_every: int = 5, extra_seeds: int = 1,
@@ -299,15 +257,20 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
     fields = csv_fields(gan)
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(out):
-        hpath = header_path(out)
-        if hpath.exists():
-            check_header(read_json(hpath), header, hpath)
-        elif out.exists() and out.stat().st_size:
-            raise UsageError(f"{out} exists without its header {hpath}; pick another --out")
-        else:
-            write_json(hpath, header)
-        repair_tail(out, fields, on_line, KIND)
-        done = done_runs(out)
+        stored, changed = _stored_header(out, header)
+        parsed = repair(out, fields, on_line, KIND)
+        rows = check_rows(parsed, stored, space)
+        _check_configs(out, parsed.lines, rows, configs)
+        if stored.get("grown") and changed:
+            on_line(f"growing {out} from {stored['grown'][-1]['from_n']} to {n} sampled "
+                    "configs: the rows there stay (the first configs of the sequence are the "
+                    "same for any N)")
+        if changed:
+            try:
+                write_json(header_path(out), stored)
+            except OSError as exc:
+                raise disk_error(header_path(out), exc) from None
+        done = {(row["config_id"], row["seed"]) for row in rows}
         todo = [(i, s) for i, s in plan if (i, s) not in done]
         part = f", shard {shard[0]}/{shard[1]}: {len(plan)} of them" if shard[1] > 1 else ""
         on_line(f"curves {out}: {n} configs x {epochs} epochs, {runs} runs "
@@ -318,59 +281,55 @@ def build_curves(suite, dataset, out: Path, *, n: int, epochs: int, method: str 
             from mobench.models.quality import feature_classifier
 
             feature_classifier(dataset)  # train or load the fcd network before the clock
-        _run(suite, hypermodel, dataset, configs, todo, out, fields, epochs, header,
-             seed, on_line)
+        _run(suite, hypermodel, dataset, configs, todo, Appender(parsed, fields), epochs,
+             header, seed, on_line)
     return out
 
 
-def _run(suite, hypermodel, dataset, configs, todo, out, fields, epochs, header, seed,
+def _stored_header(out: Path, header: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """(the header the table keeps, whether it must be written): the stored one checked
+    against this build's settings, with `n` raised when this build grows the table; this
+    build's own for a new table."""
+    hpath = header_path(out)
+    if hpath.exists():
+        stored = read_json(hpath)
+        if not check_header(stored, header, hpath):
+            return stored, False
+        return {**stored, "n": header["n"], "grown": [
+            *stored.get("grown", []), {"from_n": stored["n"], "to_n": header["n"],
+                                       "provenance": header["provenance"]}]}, True
+    if out.exists() and out.stat().st_size:
+        raise UsageError(f"{out} exists without its header {hpath}; pick another --out")
+    return header, True
+
+
+def _check_configs(out: Path, lines: list[int], rows: list[dict[str, Any]],
+                   configs: list[dict[str, Any]]) -> None:
+    """Every row there holds the config its id samples to now (else the sampling changed,
+    and neither resuming nor growing would give one table)."""
+    for line, row in zip(lines, rows, strict=True):
+        i = row["config_id"]
+        if not 0 <= i < len(configs) or row["config"] != configs[i]:
+            raise UsageError(f"{out}, line {line}: config_id {i} is not the config sampled "
+                             "now with these settings (was the table built by another "
+                             "sampler version?); pick another --out")
+
+
+def _run(suite, hypermodel, dataset, configs, todo, table: Appender, epochs, header, seed,
          on_line) -> None:
     from mobench.console import Progress
     from mobench.display import seconds
 
-    new_file = not out.exists() or out.stat().st_size == 0
-    with out.open("a", newline="", encoding="utf-8") as f, \
-            Progress(len(todo), "runs", on_line=on_line) as progress:
-        writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
-        if new_file:
-            writer.writeheader()
+    table.start()
+    with Progress(len(todo), "runs", on_line=on_line) as progress:
         for i, s in todo:
             row = measure_config(suite, hypermodel, dataset, configs[i], epochs=epochs,
                                  seed=s, fcd_epochs=header["fcd_epochs"] or [])
             row.update(config_id=i, seed=s, repeat=s - seed, config=json.dumps(configs[i]))
-            row["reason"] = (row.get("reason") or "").replace("\n", " ")
-            writer.writerow({name: _cell(row.get(name)) for name in fields})
-            f.flush()
-            os.fsync(f.fileno())
+            table.append({name: cell(row.get(name)) for name in table.fields})
             score = next((f"{m}={row[m]:.4g}" for m in ("val_accuracy", "fcd")
                           if row.get(m) is not None), "")
             status = f"config {i} seed {s}: {row['status']} {score}"
             progress.advance(status=status, line=f"{status} train "
                              f"{seconds(row.get('train_time') or 0)} wall "
                              f"{seconds(row['wall_time'])}")
-
-
-def load_curves(path: str | os.PathLike):
-    """(header, DataFrame) of a curves table, complete or partial; curves parsed into lists.
-
-    A torn last line (an interrupted write) is left out, not repaired: reading never writes.
-    """
-    import pandas as pd
-
-    path = Path(path)
-    header = read_json(header_path(path))
-    try:
-        check_document(header, KIND)
-    except UsageError as exc:
-        raise UsageError(f"{header_path(path)}: {exc}") from None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{path}: not readable: {exc}") from None
-    good, _ = split_torn(text, len(header["columns"]))
-    if not good:
-        return header, pd.DataFrame(columns=header["columns"])
-    frame = pd.read_csv(io.StringIO(good))
-    for col in [c for c in frame.columns if c.endswith("_curve")]:
-        frame[col] = [json.loads(v) if isinstance(v, str) else [] for v in frame[col]]
-    return header, frame

@@ -28,11 +28,21 @@ class TabularProblem:
                  noise: str = "median", seed: int = 0) -> None:
         if noise not in NOISE_MODELS:
             raise UsageError(f"unknown noise model {noise!r}; valid: {', '.join(NOISE_MODELS)}")
-        missing = [o.name for o in objectives if o.name not in frame.columns]
+        ok = frame["status"] == "ok"
+        missing = [o.name for o in objectives
+                   if o.name not in frame.columns or frame.loc[ok, o.name].isna().all()]
         if missing:
-            measured = sorted(c for c in frame.columns if f"{c}_repeats" in frame.columns)
+            measured = sorted(c for c in frame.columns if f"{c}_repeats" in frame.columns
+                              and frame.loc[ok, c].notna().any())
             raise UsageError(f"the table does not hold objective {missing[0]!r}; it holds: "
                              f"{', '.join(measured)}")
+        for o in objectives:  # a measured config without a value would replay as NaN
+            empty = (ok & frame[o.name].isna()).to_numpy().nonzero()[0]
+            if len(empty):
+                line = frame.attrs.get("lines", range(2, len(frame) + 2))[empty[0]]
+                where = f"{frame.attrs['path']}, " if "path" in frame.attrs else ""
+                raise UsageError(f"{where}line {line}, column {o.name!r}: empty in a row "
+                                 "whose status is ok")
         self.grid: dict[str, list[Any]] = header["grid"]
         self.objectives = objectives
         self.noise = noise

@@ -1,9 +1,10 @@
-"""The surrogate document (`results/surrogates/<suite>-<dataset>.json`): opened or made for a
-curves table, refitted (never unpickled) when the table's hash changed, its fronts kept per
-objective set; and the comparison runs of strategies on a surrogate problem."""
+"""The surrogate document (by default `results/surrogates/<table name>.json`): opened or made
+for a curves table, refitted (never unpickled) when the table's hash changed, its fronts kept
+per objective set; and the comparison runs of strategies on a surrogate problem."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,21 @@ from mobench.objectives import Objective
 from mobench.records import SCHEMA_VERSION, check_document
 
 
-def default_document_path(header: dict[str, Any]) -> Path:
-    dataset = (header.get("dataset") or {}).get("name", "data")
-    return Path("results") / "surrogates" / f"{header['suite']}-{dataset}.json"
+def default_document_path(table: Path) -> Path:
+    """results/surrogates/<table name>.json with a `-curves` suffix left out: the default
+    table SUITE-DATASET-curves.csv keeps its SUITE-DATASET.json, every other table its own."""
+    stem = Path(table).stem
+    return Path("results") / "surrogates" / f"{stem.removesuffix('-curves') or stem}.json"
+
+
+def check_same_table(stored: dict[str, Any], table: Path, path: Path) -> None:
+    """A stored document fitted to another table file (still there) is not overwritten."""
+    other = (stored.get("table") or {}).get("path")
+    if not isinstance(other, str) or not Path(other).exists() or not Path(table).exists():
+        return
+    if not os.path.samefile(other, table):
+        raise UsageError(f"{path} is the surrogate of another table ({other}); give --out "
+                         "PATH to keep both")
 
 def front_key(objectives: Sequence[Objective]) -> str:
     return ",".join(o.name for o in objectives)
@@ -51,7 +64,7 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
     afresh and the fronts dropped, said in a line.
     Nothing is written here: the caller writes the document when it changed.
     """
-    from mobench.compare.curves import load_curves
+    from mobench.compare.curves_table import load_curves
     from mobench.documents import read_json
 
     if family is not None:
@@ -64,7 +77,7 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
     if not 2 <= folds <= n_configs:
         raise UsageError(f"--folds must be 2..{n_configs} (the ok configs), got {folds}")
     digest = table_hash(header, frame)
-    path = document_path or default_document_path(header)
+    path = document_path or default_document_path(table)
     stored = None
     if path.exists():
         stored = read_json(path)
@@ -72,6 +85,7 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
             check_document(stored, KIND)
         except UsageError as exc:
             raise UsageError(f"{path}: {exc}") from None
+        check_same_table(stored, table, path)
     family = family or (stored or {}).get("model", {}).get("family") or DEFAULT_FAMILY
     make_model(family)
     reason = None

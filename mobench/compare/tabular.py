@@ -5,13 +5,12 @@ The CSV has one row per config: `config_id`, `config` (hp values as JSON), `stat
 objective its median (`<name>`), interquartile range (`<name>_iqr`) and every repeat
 (`<name>_repeats`, JSON). Rows are appended as they finish, so an interrupted build resumes
 where it stopped; a build holds an exclusive lock on its table and repairs a row torn by a
-crash (`mobench.compare.appendcsv`), and a reader refuses an unfinished or damaged table in
-one line.
+crash (`mobench.compare.appendcsv`), and a reader refuses an unfinished or damaged table, or
+a garbled cell (`mobench.compare.cells`), in one line naming it.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import itertools
 import json
@@ -22,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from mobench.compare.appendcsv import exclusive_lock, repair_tail, split_torn
+from mobench.compare import cells
+from mobench.compare.appendcsv import Appender, disk_error, exclusive_lock, parse_rows, repair
 from mobench.documents import read_json, write_json
 from mobench.errors import UsageError
 from mobench.records import SCHEMA_VERSION, check_document
@@ -31,6 +31,10 @@ TABLE_OBJECTIVES = ("val_accuracy", "val_loss", "train_time", "peak_memory", "pa
                     "fcd", "classifier_score")
 FIELDS = ["config_id", "config", "status", "reason"] + [
     f"{n}{s}" for n in TABLE_OBJECTIVES for s in ("", "_iqr", "_repeats")]
+CHECKS: dict[str, cells.Check] = {
+    "config_id": cells.integer, "config": cells.config, "status": cells.status,
+    **{f"{n}{s}": cells.number for n in TABLE_OBJECTIVES for s in ("", "_iqr")},
+    **{f"{n}_repeats": cells.repeats for n in TABLE_OBJECTIVES}}
 
 
 def config_key(params: dict[str, Any]) -> str:
@@ -45,13 +49,6 @@ def grid_configs(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 def header_path(csv_path: Path) -> Path:
     return csv_path.with_suffix(".json")
-
-
-def done_configs(csv_path: Path) -> set[str]:
-    if not csv_path.exists():
-        return set()
-    with csv_path.open(newline="", encoding="utf-8") as f:
-        return {row["config"] for row in csv.DictReader(f) if row.get("status")}
 
 
 def summarise_repeats(records: list) -> dict[str, Any]:
@@ -84,14 +81,18 @@ def build_table(suite, dataset, grid: dict[str, list[Any]], out: Path, *, epochs
     out.parent.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(out):
         _check_resume(out, header, dataset.name)
-        repair_tail(out, FIELDS, on_line, "grid")  # refuses a file of another shape as is
+        parsed = repair(out, FIELDS, on_line, "grid")  # refuses a foreign or damaged file as is
+        done = {config_key(row["config"]) for row in cells.checked_rows(parsed, CHECKS)}
         if not header_path(out).exists():
-            write_json(header_path(out), header)
+            try:
+                write_json(header_path(out), header)
+            except OSError as exc:
+                raise disk_error(header_path(out), exc) from None
         configs = grid_configs(grid)
-        done = done_configs(out)
         todo = [c for c in configs if config_key(c) not in done]
         on_line(f"table {out}: {len(configs)} configs, {len(configs) - len(todo)} already done")
-        _append_rows(suite, dataset, configs, todo, out, epochs, repeats, seed, on_line)
+        _append_rows(suite, dataset, configs, todo, Appender(parsed, FIELDS), epochs, repeats,
+                     seed, on_line)
     return out
 
 
@@ -114,27 +115,20 @@ def _check_resume(out: Path, header: dict[str, Any], dataset_name: str) -> None:
                          "repeats; pick another --out to keep both")
 
 
-def _append_rows(suite, dataset, configs, todo, out: Path, epochs: int, repeats: int,
+def _append_rows(suite, dataset, configs, todo, table: Appender, epochs: int, repeats: int,
                  seed: int, on_line: Callable[[str], None]) -> None:
     from mobench.console import Progress
     from mobench.display import objective_value
     from mobench.profiling.training import evaluate
 
-    new_file = not out.exists() or out.stat().st_size == 0
-    with out.open("a", newline="", encoding="utf-8") as f, \
-            Progress(len(todo), "configs", on_line=on_line) as progress:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new_file:
-            writer.writeheader()
+    table.start()
+    with Progress(len(todo), "configs", on_line=on_line) as progress:
         for params in todo:
             records = [evaluate(suite, dataset, values=params, epochs=epochs, seed=seed + r)
                        for r in range(repeats)]
             row = {"config_id": configs.index(params), "config": config_key(params),
                    **summarise_repeats(records)}
-            row["reason"] = str(row.get("reason") or "").replace("\r", " ").replace("\n", " ")
-            writer.writerow(row)
-            f.flush()
-            os.fsync(f.fileno())
+            table.append(row)
             shown = " ".join(f"{k}={objective_value(k, row[k])}"
                              for k in ("val_accuracy", "train_time") if k in row)
             progress.advance(status=f"config {row['config_id']}: {row['status']} {shown}")
@@ -142,8 +136,9 @@ def _append_rows(suite, dataset, configs, todo, out: Path, epochs: int, repeats:
 
 def load_table(path: str | os.PathLike):
     """(header, DataFrame) of a finished table; a foreign, damaged or unfinished one (a torn
-    last row, configs of its grid missing, a non-numeric objective) is a one-line UsageError
-    naming the file and the problem. Reading never writes."""
+    last row, a line damaged mid-file, a garbled or non-finite cell, configs of its grid
+    missing) is a one-line UsageError naming the file, the line and the column. Reading
+    never writes. `frame.attrs` holds the path and each row's line in the file."""
     import pandas as pd
 
     path = Path(path)
@@ -153,30 +148,26 @@ def load_table(path: str | os.PathLike):
         check_document(header, "table")
     except UsageError as exc:
         raise UsageError(f"{hpath}: {exc}") from None
+    if not isinstance(header.get("suite"), str):
+        raise UsageError(f"{hpath}: the header names no suite ('suite'); rebuild the table "
+                         "with `mobench table`")
     grid = header.get("grid")
     if not isinstance(grid, dict) or not grid or not all(
             isinstance(v, list) and v for v in grid.values()):
         raise UsageError(f"{hpath}: the header has no grid (a dict of value lists); rebuild "
                          "the table with `mobench table`")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not a readable table: {exc}") from None
-    columns = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]), []) if text else []
-    missing = {"config", "status"} - set(columns)
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    parsed = parse_rows(path)
+    missing = {"config", "status"} - set(parsed.columns)
     if missing:
         raise UsageError(f"{path}: not a mobench table (missing columns {sorted(missing)})")
-    good, torn = split_torn(text, len(columns))
-    if torn:
+    if parsed.torn:
         raise UsageError(f"{path}: its last row is torn (an interrupted build); rerun `mobench "
                          "table` with the same settings to repair and finish it")
-    try:
-        frame = pd.read_csv(io.StringIO(good))
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise UsageError(f"{path}: not a readable table: {str(exc).strip()[:200]}") from None
-    _check_numbers(path, frame)
+    cells.checked_rows(parsed, CHECKS)
+    frame = pd.read_csv(io.StringIO(parsed.text()))
+    frame.attrs.update(lines=list(parsed.lines), path=str(path))
     expected = {config_key(c) for c in grid_configs(grid)}
     held = expected & set(frame["config"])
     if len(held) < len(expected):
@@ -184,19 +175,3 @@ def load_table(path: str | os.PathLike):
                          "(an interrupted build); rerun `mobench table` with the same settings "
                          "to finish it")
     return header, frame
-
-
-def _check_numbers(path: Path, frame) -> None:
-    """Every objective cell is a number or empty (a failed config)."""
-    import pandas as pd
-
-    for name in [f"{n}{s}" for n in TABLE_OBJECTIVES for s in ("", "_iqr")]:
-        if name not in frame.columns:
-            continue
-        numbers = pd.to_numeric(frame[name], errors="coerce")
-        bad = frame[name].notna() & numbers.isna()
-        if bad.any():
-            row = int(bad.to_numpy().nonzero()[0][0])
-            raise UsageError(f"{path}: column {name!r}, row {row + 1}: "
-                             f"{str(frame[name].iloc[row])[:40]!r} is not a number")
-        frame[name] = numbers
