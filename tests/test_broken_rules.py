@@ -24,7 +24,7 @@ def surrogate():
     """mnist-cnn's surrogate, fitted here from the committed table (about 5 s on one core):
     the smallest committed table whose surrogate separates the rules with 10 seeds. Built
     without the surrogate document so that a rebuilt table costs no fidelity measurement."""
-    from mobench.compare.curves import load_curves
+    from mobench.compare.curves_table import load_curves
     from mobench.compare.surrogate import Data, Surrogate
 
     header, frame = load_curves(TABLE)
