@@ -117,14 +117,28 @@ def test_analysis_normalises_by_the_true_front_and_tests_against_random(table):
     problem = problem_for(table)
     result = analyse(traces, OBJ, reference_points=problem.all_points(),
                      true_front=problem.all_points(), checkpoints=[10])
+    norm = result["normalisation"]
+    assert norm["primary"] == "front" and norm["reference_point"] == pytest.approx(1.1)
+    reference = np.array(norm["reference_front"]["points"])
+    # every config of the table was evaluated: the reference front is the table's own front
+    assert sorted(map(tuple, reference)) == sorted(map(tuple, ind.nondominated(
+        problem.all_points())))
+    ideal, nadir = ind.bounds(reference)
+    assert norm["low"] == norm["ideal"] == ideal.tolist()
+    assert norm["high"] == norm["nadir"] == nadir.tolist()
+    assert norm["box"]["low"] == ind.bounds(problem.all_points())[0].tolist()
+    whole = ind.hypervolume(ind.normalise(reference, ideal, nadir))
     for run in result["runs"]:
         hv = run["hypervolume"]
-        assert len(hv) == 20 and all(0 <= h <= 1 + 1e-9 for h in hv)
+        assert len(hv) == 20 and all(0 <= h <= 1 for h in hv)
+        assert all(0 <= h <= 1 for h in run["hypervolume_box"])
         assert all(np.diff(hv) >= -1e-12) and run["igd_plus"] >= 0
         front = np.array(run["front"])  # the final front, kept for attainment surfaces
         assert len(front) == run["front_size"] > 0
-        true = ind.normalise(problem.all_points(), *ind.bounds(problem.all_points()))
-        assert ind.hypervolume(front) / ind.hypervolume(true) == pytest.approx(hv[-1])
+        assert ind.hypervolume(front) / whole == pytest.approx(hv[-1])
+        found = np.array([p for p in run["found_points"] if p is not None])
+        assert len(run["found_points"]) == 20  # one entry per trial, raw minimisation space
+        assert ind.nondominated(ind.normalise(found, ideal, nadir)).tolist() == run["front"]
     rows = result["final"]
     assert {(r["budget"], r["strategy"]) for r in rows} == {
         (b, s) for b in (10, 20) for s in ("random", "nsga2")}
@@ -142,18 +156,29 @@ def test_compare_cli_writes_a_comparison_document(table, tmp_path, capsys):
     assert len(doc["runs"]) == 6 and "median HV" in capsys.readouterr().out
 
 
-def test_console_final_table_lists_best_rank_first_with_significance():
+def test_console_final_table_lists_best_rank_first_with_tests():
     from mobench.cli.comparing import final_table_text
 
-    test = {"a": "b", "b": "a", "p_holm": 0.01, "significant": True, "better": "b"}
+    test = {"a": "b", "b": "a", "p": 0.004, "p_holm": 0.01, "significant": True, "better": "b",
+            "a12": 0.9, "a12_ci": [0.7, 0.97], "method": "exact"}
+    plain = {"a": "a", "b": "c", "p": 0.3, "p_holm": 0.6, "significant": False,
+             "better": "a", "a12": 0.6, "a12_ci": [0.3, 0.8], "method": "permutation"}
     rows = [{"budget": 30, "strategy": "a", "median": 0.5, "iqr": 0.1, "rank": 2.0,
              "tests": [test]},
             {"budget": 30, "strategy": "b", "median": 0.9, "iqr": 0.1, "rank": 1.0,
              "tests": [test]},
-            {"budget": 10, "strategy": "a", "median": 0.4, "iqr": 0.1, "rank": 1.0, "tests": []}]
-    lines = final_table_text(rows).splitlines()[2:]
+            {"budget": 10, "strategy": "a", "median": 0.4, "iqr": 0.1, "rank": 1.0,
+             "tests": [plain]}]
+    medians, tests = final_table_text(rows).split("\n\n")
+    lines = medians.splitlines()[2:]
     assert [line.split()[:2] for line in lines] == [["10", "a"], ["30", "b"], ["30", "a"]]
-    assert lines[1].endswith("a (p=0.01, b better)") and lines[0].endswith("-")
+    assert tests.splitlines()[0] == "tests (Holm over all 2 together, A12 = P(first > second)):"
+    rows_ = [line.split() for line in tests.splitlines()[3:]]
+    assert rows_[0] == ["10", "a", "vs", "c", "0.3", "0.6", "0.60", "[0.30,", "0.80]",
+                        "permutation", "no", "difference"]
+    assert rows_[1] == ["30", "b", "vs", "a", "0.004", "0.01", "0.90", "[0.70,", "0.97]",
+                        "exact", "b", "better"]
+    assert final_table_text([dict(rows[2], tests=[])]).count("\n") == 2  # no tests, no list
 
 
 def test_compare_rejects_unknown_strategies(table, capsys):

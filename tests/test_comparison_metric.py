@@ -1,0 +1,237 @@
+"""The comparison's metric and its document: hypervolume normalised to the reference front
+(never above 1), the box beside it, found points stored and scored again, the CLI's
+--normalisation and --seeds checks, provenance, and benchmarks/reproduce.py."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mobench.cli import main
+from mobench.compare import indicators as ind
+from mobench.compare.protocol import analyse, reanalyse
+from mobench.compare.tabular import config_key, grid_configs
+from mobench.compare.trace import RunTrace
+from mobench.documents import write_json
+from mobench.objectives import parse_objectives
+from mobench.records import SCHEMA_VERSION
+
+OBJ = parse_objectives("f0:min,f1:min")
+TRUE = np.array([[0.0, 1.0], [1.0, 0.0]])
+
+
+def trace(strategy: str, seed: int, points, feasible=None) -> RunTrace:
+    feasible = [True] * len(points) if feasible is None else feasible
+    return RunTrace(strategy, seed, [list(map(float, p)) for p in points], feasible,
+                    [1.0] * len(points), [0.001] * len(points))
+
+
+# --- the scales -------------------------------------------------------------------------------
+
+
+def test_front_scale_runs_from_ideal_to_nadir_with_the_margin() -> None:
+    front = np.array([[2.0, 30.0], [4.0, 10.0]])
+    box = np.array([[0.0, 0.0], [100.0, 1000.0]])
+    scale = ind.make_scale("front", front, box)
+    assert scale.low.tolist() == [2.0, 10.0] and scale.high.tolist() == [4.0, 30.0]
+    assert scale.front.tolist() == [[0.0, 1.0], [1.0, 0.0]] and scale.reference == 1.1
+    # a point at the nadir plus the margin adds nothing; one inside adds its box
+    assert scale.anytime(np.array([[4.2, 32.0]]), [True]).tolist() == [0.0]
+    # (3, 31) is dominated by (2, 30): normalised (0.5, 1.05), its box 0.6 x 0.05
+    inside = scale.anytime(np.array([[3.0, 31.0]]), [True])[0]
+    assert scale.front_hypervolume == pytest.approx(0.21)  # 2 x 1.1 x 0.1 - 0.1 x 0.1
+    assert inside == pytest.approx(0.6 * 0.05 / 0.21)
+    boxed = ind.make_scale("box", front, box)
+    assert boxed.low.tolist() == [0.0, 0.0] and boxed.high.tolist() == [100.0, 1000.0]
+    # the box is mostly dominated space: the same poor point holds almost all of the front's HV
+    assert boxed.anytime(np.array([[3.0, 31.0]]), [True])[0] > 0.95 > 0.2 > inside
+    flat = ind.make_scale("front", np.array([[2.0, 30.0]]), box)
+    assert flat.high.tolist() == [102.0, 1030.0]  # flat objectives take the box's span
+    with pytest.raises(ValueError, match="unknown normalisation 'ideal'"):
+        ind.make_scale("ideal", front, box)
+
+
+def test_no_hypervolume_exceeds_one_when_runs_beat_the_stored_front() -> None:
+    traces = [trace("a", 0, [[0.2, 0.2]]),  # beyond the stored true front
+              trace("b", 0, [[0.5, 0.5], [0.0, 0.9]]),
+              trace("b", 1, [[1.0, 1.0]])]
+    result = analyse(traces, OBJ, true_front=TRUE)
+    reference = result["normalisation"]["reference_front"]["points"]
+    assert sorted(map(tuple, reference)) == [(0.0, 0.9), (0.2, 0.2), (1.0, 0.0)]
+    for run in result["runs"]:
+        assert all(0.0 <= h <= 1.0 for h in run["hypervolume"] + run["hypervolume_box"])
+    a = result["runs"][0]
+    # a's point alone holds most of the reference front's HV, but not all of it
+    assert 0.5 < a["hypervolume"][-1] < 1.0
+    # a stored front scored alone would put `a` far above 1
+    whole = ind.make_scale("front", ind.nondominated(TRUE), TRUE)
+    assert whole.anytime(np.array([[0.2, 0.2]]), [True])[0] > 1.0
+
+
+def test_live_runs_are_scored_against_their_union_and_the_box_stays_beside() -> None:
+    traces = [trace("a", 0, [[0.0, 1.0], [1.0, 0.0]]), trace("a", 1, [[0.5, 0.5]]),
+              trace("b", 0, [[0.6, 0.6], [9.0, 9.0]], [True, False]),
+              trace("b", 1, [[0.7, 0.7]], [False])]
+    result = analyse(traces, OBJ)
+    norm = result["normalisation"]
+    assert not norm["hypervolume_normalised_by_true_front"]
+    assert norm["reference_front"]["from"] == "every found point (no true front)"
+    assert sorted(map(tuple, norm["reference_front"]["points"])) == [
+        (0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]
+    assert norm["ideal"] == [0.0, 0.0] and norm["nadir"] == [1.0, 1.0]
+    assert norm["box"] == {"low": [0.0, 0.0], "high": [1.0, 1.0]}  # found points only
+    runs = result["runs"]
+    assert max(r["hypervolume"][-1] for r in runs) < 1.0  # no run found the whole union
+    assert runs[3]["hypervolume"] == [0.0, 0.0] and runs[3]["igd_plus"] is None  # padded
+    assert runs[2]["found_points"] == [[0.6, 0.6], None]  # raw points, None where not found
+    json.dumps(result, allow_nan=False)  # a run that found nothing still writes
+
+
+def test_box_as_primary_swaps_the_two_hypervolumes() -> None:
+    traces = [trace("a", s, [[0.3 + 0.1 * s, 0.6], [0.8, 0.2]]) for s in range(2)]
+    box = np.array([[0.0, 0.0], [10.0, 10.0]])
+    front = analyse(traces, OBJ, reference_points=box, true_front=TRUE)
+    boxed = analyse(traces, OBJ, reference_points=box, true_front=TRUE, normalisation="box")
+    assert boxed["normalisation"]["primary"] == "box"
+    assert boxed["normalisation"]["low"] == [0.0, 0.0] and boxed["normalisation"]["high"] == [
+        10.0, 10.0]
+    for f, b in zip(front["runs"], boxed["runs"], strict=True):
+        assert b["hypervolume"] == f["hypervolume_box"] and b["hypervolume_front"] == f[
+            "hypervolume"]
+        assert b["hypervolume"][-1] > f["hypervolume"][-1]  # the box saturates
+
+
+def test_a_document_is_scored_again_from_its_found_points() -> None:
+    rng = np.random.default_rng(2)
+    traces = [trace(s, seed, rng.random((6, 2)) + (0.2 if s == "x" else 0.0),
+                    list(rng.random(6) > 0.2))
+              for s in ("random", "x") for seed in range(4)]
+    analysis = analyse(traces, OBJ, reference_points=np.array([[0, 0], [2, 2]]),
+                       true_front=TRUE, checkpoints=[3])
+    document = {"objectives": [{"name": o.name, "direction": o.direction.value}
+                               for o in OBJ], **analysis}
+    again = json.loads(json.dumps(reanalyse(document)))
+    assert again["final"] == json.loads(json.dumps(analysis["final"]))
+    assert [r["hypervolume"] for r in again["runs"]] == [r["hypervolume"]
+                                                          for r in analysis["runs"]]
+    boxed = reanalyse(document, "box")
+    assert [r["hypervolume"] for r in boxed["runs"]] == [r["hypervolume_box"]
+                                                         for r in analysis["runs"]]
+
+
+# --- the CLI and the document -----------------------------------------------------------------
+
+GRID = {"units_0": [32, 64, 128, 256], "num_layers": [1, 2, 3], "learning_rate": [0.001, 0.01]}
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    """A small grid table: accuracy and time rise with width and depth."""
+    path = tmp_path / "t.csv"
+    write_json(path.with_suffix(".json"), {"schema_version": SCHEMA_VERSION, "kind": "table",
+                                           "suite": "mnist-mlp", "suite_version": 1,
+                                           "grid": GRID})
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, ["config_id", "config", "status", "reason", "val_accuracy",
+                               "val_accuracy_repeats", "train_time", "train_time_repeats"])
+        w.writeheader()
+        for i, c in enumerate(grid_configs(GRID)):
+            acc = 0.5 + 0.03 * np.log2(c["units_0"] / 32) + 0.05 * c["num_layers"]
+            acc -= 0.1 if c["learning_rate"] == 0.01 else 0.0
+            t = c["units_0"] * c["num_layers"] / 100
+            w.writerow({"config_id": i, "config": config_key(c), "status": "ok", "reason": "",
+                        "val_accuracy": acc, "val_accuracy_repeats": json.dumps([acc, acc]),
+                        "train_time": t, "train_time_repeats": json.dumps([t, t])})
+    return path
+
+
+def compare(table: Path, out: Path, *extra: str) -> int:
+    return main(["compare", "mnist-mlp", "--table", str(table), "--strategies", "random,nsga2",
+                 "--budget", "8", "--seeds", "3", "--out", str(out), *extra])
+
+
+def test_unknown_normalisation_and_one_seed_are_one_line_and_write_nothing(table, tmp_path,
+                                                                           capsys):
+    out = tmp_path / "cmp"
+    assert compare(table, out, "--normalisation", "ideal") == 2
+    assert capsys.readouterr().err == ("mobench: error: --normalisation must be one of front, "
+                                       "box, got 'ideal'\n")
+    assert compare(table, out, "--seeds", "1") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--seeds 1 leaves nothing to test between 2 strategies" in err
+    assert not out.exists()
+    assert main(["compare", "mnist-mlp", "--table", str(table), "--strategies", "random",
+                 "--budget", "3", "--seeds", "1", "--out", str(out)]) == 0  # nothing to test
+
+
+def test_surrogate_comparisons_default_to_forty_seeds(monkeypatch, tmp_path):
+    from mobench.cli import comparing
+
+    seen = []
+    monkeypatch.setattr(comparing, "compare_surrogate",
+                        lambda args, *_: seen.append(args.seeds) or 0)
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "mnist-mlp", "--problem", "surrogate", "--strategies",
+                 "random"]) == 0
+    assert seen == [40]
+
+
+def test_the_document_records_the_metric_versions_and_cpu(table, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert compare(table, out, "--normalisation", "box") == 0
+    (path,) = out.glob("compare-*.json")
+    doc = json.loads(path.read_text())
+    assert doc["normalisation"]["primary"] == "box" and "hypervolume_front" in doc["runs"][0]
+    assert doc["statistics"]["correction"].startswith("Holm over every test")
+    hardware = doc["provenance"]["hardware"]
+    assert hardware["cpu_model"]
+    assert {"numpy", "scipy", "scikit_learn", "optuna", "moocore", "pandas"} <= set(
+        hardware["versions"])
+    printed = capsys.readouterr().out
+    assert "tests (Holm over all" in printed and "A12 [95% CI]" in printed
+
+
+def load_reproduce():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce.py"
+    spec = importlib.util.spec_from_file_location("reproduce", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_reproduce_reruns_seeds_and_names_the_ones_that_differ(table, tmp_path, capsys):
+    reproduce = load_reproduce()
+    out = tmp_path / "cmp"
+    assert compare(table, out) == 0
+    (path,) = out.glob("compare-*.json")
+    capsys.readouterr()
+    assert reproduce.main([str(path), "--seeds", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == ["random: 0 of 2 seeds differ (largest difference 0)",
+                         "nsga2: 0 of 2 seeds differ (largest difference 0)"]
+    doc = json.loads(path.read_text())
+    run = next(r for r in doc["runs"] if r["strategy"] == "nsga2" and r["seed"] == 1)
+    run["found_points"][3][0] += 1e-6
+    path.write_text(json.dumps(doc))
+    assert reproduce.main([str(path), "--seeds", "2"]) == 0
+    assert "nsga2: 1 of 2 seeds differ (seeds 1; largest difference 1e-06)" in \
+        capsys.readouterr().out
+
+
+def test_reproduce_refuses_live_and_old_documents(table, tmp_path, capsys):
+    reproduce = load_reproduce()
+    live = tmp_path / "live.json"
+    live.write_text(json.dumps({"kind": "comparison", "problem": {"live": True}, "runs": []}))
+    assert reproduce.main([str(live)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a live comparison" in err
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"kind": "comparison", "problem": {"table": str(table)},
+                               "seeds": 5, "runs": [{"strategy": "random", "seed": 0}]}))
+    assert reproduce.main([str(old)]) == 2
+    assert "stores no found points" in capsys.readouterr().err
