@@ -46,6 +46,8 @@ FAIRNESS = "tests/test_strategy_fairness.py"
 PAIRS = "tests/test_pesa2_parego.py"
 STATS = "tests/test_statistics_edges.py"
 REPLAY = "tests/test_replay_compare.py"
+METRIC = "tests/test_comparison_metric.py"
+COMPARISON_STATS = "tests/test_comparison_statistics.py"
 #: the contract tests run per mutant (test_resumes_from_storage is slow and mostly SQLite)
 CONTRACTS = ("test_respects_the_search_space", "test_deterministic_under_a_seed",
              "test_survives_infeasible_and_failed_trials")
@@ -86,7 +88,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "tests/test_multifidelity.py", "-k", "not syne"]),
     "mobench/strategies/keras_tuner.py": ("keras_tuner", ["tests/test_kt_strategies.py"]),
     "mobench/compare/indicators.py": ("indicators", [
-        "tests/test_indicators.py", STATS, REPLAY, "-k", "not slow and not in_processes"]),
+        "tests/test_indicators.py", STATS, REPLAY, METRIC, "-k",
+        "not slow and not in_processes"]),
+    "mobench/compare/statistics.py": ("statistics", [
+        COMPARISON_STATS, "tests/test_indicators.py", STATS, "-k", "not slow"]),
     "mobench/compare/replay.py": ("replay", [
         "tests/test_replay_edges.py", REPLAY, "-k", "not slow and not in_processes"]),
     "mobench/pareto.py": ("pareto", [
@@ -146,9 +151,6 @@ EQUIVALENT: dict[tuple, str] = {
         "a continuous draw equals the rate with probability 0",
     ("parego", "LATTICE_SIZE = {1: 1, 2: 10, 3: 4}", "`1` -> `2`"):
         "one objective has the single weight 1 on any lattice (key or value changed)",
-    ("indicators", "if np.all(a == a[0]) and np.all(b == a[0]):", "`==` -> `!=`", 14):
-        "the first `==`: it disables the guard, and scipy 1.17 itself returns p = 1.0 for "
-        "equal constant samples (the guard is for versions that return NaN)",
     ("parego", "for d, u in zip(space.values(), units, strict=True)", "`True` -> `False`"):
         "one unit per parameter of the space: equal lengths",
     ("parego", "reset = rng.random(n) < p_reset", "`<` -> `<=`"):
@@ -160,7 +162,7 @@ EQUIVALENT: dict[tuple, str] = {
     ("indicators", "front = np.empty((0, np.asarray(points).shape[1] if len(points) else 0))",
      "`0` -> `1`", 73): "the `else 0`: with no points the loop never runs (the `(0,` one at "
         "column 22 is a real fault, an uninitialised first row, that survives)",
-    ("indicators", "return {n: float(r.mean()) for n, r in zip(names, ranks, strict=True)}",
+    ("statistics", "return {n: float(r.mean()) for n, r in zip(names, ranks, strict=True)}",
      "`True` -> `False`"): "names and rows of ranks come from the same dict: equal lengths",
     ("pareto", "return np.asarray(values, dtype=float).reshape(-1, len(signs)) * signs",
      "`*` -> `/`"): "the signs are +1 and -1, their own reciprocals",

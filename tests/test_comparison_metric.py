@@ -235,3 +235,37 @@ def test_reproduce_refuses_live_and_old_documents(table, tmp_path, capsys):
                                "seeds": 5, "runs": [{"strategy": "random", "seed": 0}]}))
     assert reproduce.main([str(old)]) == 2
     assert "stores no found points" in capsys.readouterr().err
+
+
+def test_comparison_table_shows_holm_a12_and_the_discrimination_target(tmp_path,
+                                                                       capsys):
+    from mobench.compare.protocol import final_table
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "comparison_table.py"
+    spec = importlib.util.spec_from_file_location("comparison_table", path)
+    table_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table_script)
+    runs = [{"strategy": s, "seed": i, "hypervolume": [level + 0.01 * i] * 50,
+             "hypervolume_box": [0.95 + 0.001 * i] * 50}
+            for s, level in (("random", 0.3), ("x", 0.6)) for i in range(5)]
+    doc = {"suite": "mnist-mlp", "strategies": ["random", "x"], "budget": 50,
+           "objectives": [{"name": "val_accuracy"}, {"name": "train_time"}],
+           "normalisation": {"primary": "front"}, "runs": runs,
+           "final": final_table(runs, [50])}
+    saturated = json.loads(json.dumps(doc))
+    saturated["suite"] = "mnist-cnn"
+    for row in saturated["final"]:
+        row["median"] += 0.6  # random at 0.92: outside the target range
+    paths = []
+    for i, d in enumerate((doc, saturated)):
+        (tmp_path / f"{i}.json").write_text(json.dumps(d))
+        paths.append(str(tmp_path / f"{i}.json"))
+    assert table_script.main(paths) == 0
+    out = capsys.readouterr().out
+    # complete separation, 5 against 5, one test in the family: p_holm = 2 / 252
+    assert "| mnist-mlp | val_accuracy+train_time | 50 | 0.320 | **0.620** (p_holm 0.0079, " \
+        "A12 1.00 [0.6" in out
+    assert "random's median HV at 50 = 0.320 (in [0.05, 0.7]; box normalisation 0.952)" in out
+    assert "random's median HV at 50 = 0.920 (outside [0.05, 0.7]" in out
+    assert "- random's median HV at 50 trials in [0.05, 0.7]: 1 of 2 problems" in out
+    assert "x (p_holm 0.0079, A12 1.00" in out and "x better)" in out
