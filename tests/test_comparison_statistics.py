@@ -67,8 +67,9 @@ def test_the_method_follows_the_samples() -> None:
     large = rng.random(st.EXACT_MAX + 1), rng.random(st.EXACT_MAX + 1) + 0.2
     p, method = st.mann_whitney_test(*large)
     assert method == "asymptotic" and p < 1e-3
-    small = large[0][:30], large[1][:30]
-    assert st.mann_whitney_test(*small)[1] == "exact"
+    assert st.EXACT_MAX == 100  # the documented boundary: 100 per side exact, 101 not
+    assert st.mann_whitney_test(large[0][:100], large[1][:100])[1] == "exact"
+    assert st.mann_whitney_test(large[0][:100], large[1])[1] == "asymptotic"
     # a fixed seed: a tied 40 against 40 gives the same Monte Carlo p every time
     tied = np.round(rng.random(40), 1), np.round(rng.random(40) + 0.1, 1)
     assert st.mann_whitney_test(*tied) == st.mann_whitney_test(*tied)
@@ -111,6 +112,7 @@ def test_tied_medians_name_the_stochastically_larger_side() -> None:
     (test,) = {id(t): t for r in rows for t in r["tests"]}.values()
     assert (test["a"], test["b"]) == ("x", "random")
     assert test["better"] == "x" and test["a12"] > 0.5  # medians would have named random
+    assert test["p_holm"] < 0.05 and test["significant"]  # x is better, though medians tie
     assert set(test) >= {"p", "p_holm", "significant", "better", "a12", "a12_ci", "method"}
     assert test["a12_ci"][0] <= test["a12"] <= test["a12_ci"][1]
 
@@ -170,6 +172,25 @@ def test_across_problems_without_a_block_to_test() -> None:
     assert test["method"] == "permutation" and test["p"] == 1.0 and test["better"] == "b"
     one = st.across_problems({"p": {"a": 0.5, "b": 0.7, "c": 0.1}})
     assert one["friedman"] is None and one["post_hoc"] == [] and one["control"] is None
+    assert not test["significant"]
+
+
+def test_across_problems_with_ties_and_a_strategy_that_wins_by_margins() -> None:
+    same = st.across_problems({p: {"a": 0.5, "b": 0.5, "c": 0.5} for p in "pqr"})
+    assert same["friedman"] == {"statistic": 0.0, "p": 1.0}
+    assert all(t["p"] == 1.0 and t["method"] == "constant" and t["better"] is None
+               and t["rank_biserial"] == 0.0 for t in same["post_hoc"])
+    # a and b tie on average rank (a is the control, first by name); b wins big twice and
+    # loses small twice: the signed ranks favour b
+    scores = {"p1": {"a": 0.5, "b": 0.49, "c": 0.1}, "p2": {"a": 0.5, "b": 0.49, "c": 0.1},
+              "p3": {"a": 0.5, "b": 0.9, "c": 0.1}, "p4": {"a": 0.5, "b": 0.9, "c": 0.1},
+              "p5": {"a": 0.5, "b": 0.5, "c": 0.2}}
+    out = st.across_problems(scores)
+    assert out["control"] == "a"
+    b = next(t for t in out["post_hoc"] if t["a"] == "b")
+    # differences -0.01, -0.01, 0.4, 0.4 and a zero that Wilcoxon's rule drops: signed ranks
+    # -1.5, -1.5, 3.5, 3.5
+    assert b["rank_biserial"] == pytest.approx(0.4) and b["better"] == "b"
 
 
 # --- a broken strategy must lose ------------------------------------------------------------

@@ -187,9 +187,11 @@ def across_problems(scores: Mapping[str, Mapping[str, float]]) -> dict[str, Any]
     control = min(block, key=lambda s: (block_ranks[s], s))
     out["control"] = control
     if len(block) >= 3:
-        result = friedmanchisquare(*matrix)
-        statistic, p = float(result.statistic), float(result.pvalue)
-        out["friedman"] = {"statistic": statistic, "p": 1.0 if np.isnan(p) else p}
+        if all(len(np.unique(column)) == 1 for column in matrix.T):
+            out["friedman"] = {"statistic": 0.0, "p": 1.0}  # all tie everywhere (scipy: 0 / 0)
+        else:
+            result = friedmanchisquare(*matrix)
+            out["friedman"] = {"statistic": float(result.statistic), "p": float(result.pvalue)}
     tests = []
     for name, row in zip(block, matrix, strict=True):
         if name == control:
