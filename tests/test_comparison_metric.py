@@ -92,6 +92,16 @@ def test_live_runs_are_scored_against_their_union_and_the_box_stays_beside() -> 
     json.dumps(result, allow_nan=False)  # a run that found nothing still writes
 
 
+def test_runs_that_finished_no_trial_are_one_line_not_a_crash() -> None:
+    from mobench.errors import UsageError
+
+    with pytest.raises(UsageError, match="no run finished a trial within its budget"):
+        analyse([trace("a", 0, []), trace("b", 0, [])], OBJ)
+    empty = analyse([trace("a", 0, [[0.5, 0.5], [0.2, 0.9]]), trace("b", 0, [])], OBJ)["runs"][1]
+    assert empty["hypervolume"] == [0.0, 0.0] and empty["infeasible_share"] is None
+    json.dumps(empty, allow_nan=False)
+
+
 def test_box_as_primary_swaps_the_two_hypervolumes() -> None:
     traces = [trace("a", s, [[0.3 + 0.1 * s, 0.6], [0.8, 0.2]]) for s in range(2)]
     box = np.array([[0.0, 0.0], [10.0, 10.0]])

@@ -84,6 +84,11 @@ def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
     points whose bounds make the `box` scale (all evaluations), else the found points and
     the true front. The reference front is the non-dominated set of the true front and every
     found point of every run (see `mobench.compare.indicators`)."""
+    from mobench.errors import UsageError
+
+    if not any(t.points for t in traces):
+        raise UsageError("no run finished a trial within its budget (with --budget-seconds, "
+                         "every first trial took longer): nothing to compare")
     dims = len(objectives)
     kept = [found(t) for t in traces]
     pooled = np.array([p for t, k in zip(traces, kept, strict=True)
@@ -117,8 +122,8 @@ def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
             "front": run_front.tolist(),  # primary scale, for attainment surfaces
             "found_points": [list(map(float, p)) if ok else None
                              for p, ok in zip(t.points, k, strict=True)],
-            "infeasible_share": float(1 - np.mean(t.feasible)),
-            "overhead_s_mean": float(np.mean(t.overhead_s)),
+            "infeasible_share": float(1 - np.mean(t.feasible)) if t.feasible else None,
+            "overhead_s_mean": float(np.mean(t.overhead_s)) if t.overhead_s else None,
             **({"epochs": list(t.epochs), "rungs": dict(t.rungs),
                 "stopped": sum(not ok and f for ok, f in zip(k, t.feasible, strict=True))}
                if t.epochs else {}),
@@ -153,6 +158,9 @@ STATISTICS = {
 
 
 def _padded(values: np.ndarray, length: int) -> list[float]:
+    """An anytime series kept at its last value to `length` trials (0 for a run of none)."""
+    if len(values) == 0:
+        return [0.0] * length
     return np.pad(values, (0, length - len(values)), mode="edge").tolist()
 
 
