@@ -50,8 +50,12 @@ def test_front_scale_runs_from_ideal_to_nadir_with_the_margin() -> None:
     assert boxed.low.tolist() == [0.0, 0.0] and boxed.high.tolist() == [100.0, 1000.0]
     # the box is mostly dominated space: the same poor point holds almost all of the front's HV
     assert boxed.anytime(np.array([[3.0, 31.0]]), [True])[0] > 0.95 > 0.2 > inside
-    flat = ind.make_scale("front", np.array([[2.0, 30.0]]), box)
+    shifted = np.array([[1.0, 5.0], [101.0, 1005.0]])
+    flat = ind.make_scale("front", np.array([[2.0, 30.0]]), shifted)
     assert flat.high.tolist() == [102.0, 1030.0]  # flat objectives take the box's span
+    flatter = ind.make_scale("front", np.array([[2.0, 30.0]]), np.array([[2.0, 30.0],
+                                                                         [2.0, 40.0]]))
+    assert flatter.high.tolist() == [3.0, 40.0]  # flat in the box too: a unit span
     with pytest.raises(ValueError, match="unknown normalisation 'ideal'"):
         ind.make_scale("ideal", front, box)
 
@@ -100,6 +104,17 @@ def test_runs_that_finished_no_trial_are_one_line_not_a_crash() -> None:
     empty = analyse([trace("a", 0, [[0.5, 0.5], [0.2, 0.9]]), trace("b", 0, [])], OBJ)["runs"][1]
     assert empty["hypervolume"] == [0.0, 0.0] and empty["infeasible_share"] is None
     json.dumps(empty, allow_nan=False)
+
+
+def test_nothing_found_and_no_true_front_scores_zero_everywhere() -> None:
+    traces = [trace(s, 0, [[0.5, 0.5], [0.1, 0.9]], [False, False]) for s in ("a", "b")]
+    result = analyse(traces, OBJ)
+    norm = result["normalisation"]
+    assert norm["reference_front"]["points"] == [] and norm["ideal"] is None
+    assert norm["box"] == {"low": [0.0, 0.0], "high": [1.0, 1.0]}  # a unit box
+    assert all(r["hypervolume"] == [0.0, 0.0] and r["hypervolume_box"] == [0.0, 0.0]
+               for r in result["runs"])
+    json.dumps(result, allow_nan=False)
 
 
 def test_box_as_primary_swaps_the_two_hypervolumes() -> None:
