@@ -4,48 +4,25 @@ import json
 
 import numpy as np
 import pytest
+from conftest import REPLAY_GRID as GRID
 
 from mobench.cli import main
 from mobench.compare import indicators as ind
 from mobench.compare.protocol import analyse, replay_all, run_strategy
 from mobench.compare.replay import TabularProblem
-from mobench.compare.tabular import config_key, grid_configs, load_table
+from mobench.compare.tabular import load_table
 from mobench.documents import write_json
 from mobench.errors import UsageError
 from mobench.objectives import parse_objectives
 from mobench.records import SCHEMA_VERSION
 
 OBJ = parse_objectives("val_accuracy,train_time")
-GRID = {"units_0": [32, 64, 128, 256], "num_layers": [1, 2, 3], "learning_rate": [0.001, 0.01]}
 
 
 @pytest.fixture
-def table(tmp_path):
-    """A fixture table: accuracy rises with width and depth, time too; one config failed."""
-    import csv
-
-    path = tmp_path / "t.csv"
-    write_json(path.with_suffix(".json"), {"schema_version": SCHEMA_VERSION, "kind": "table",
-                                           "suite": "mnist-mlp", "suite_version": 1,
-                                           "grid": GRID})
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, ["config_id", "config", "status", "reason", "val_accuracy",
-                               "val_accuracy_repeats", "train_time", "train_time_repeats"])
-        w.writeheader()
-        for i, c in enumerate(grid_configs(GRID)):
-            acc = 0.5 + 0.1 * np.log2(c["units_0"] / 32) / 3 + 0.05 * c["num_layers"]
-            acc -= 0.1 if c["learning_rate"] == 0.01 else 0.0
-            t = c["units_0"] * c["num_layers"] / 100
-            failed = c["units_0"] == 256 and c["num_layers"] == 3 and c["learning_rate"] == 0.01
-            w.writerow({"config_id": i, "config": config_key(c),
-                        "status": "failed" if failed else "ok",
-                        "reason": "loss became NaN" if failed else "",
-                        "val_accuracy": "" if failed else acc,
-                        "val_accuracy_repeats": "" if failed else json.dumps([acc - .01,
-                                                                              acc + .01]),
-                        "train_time": "" if failed else t,
-                        "train_time_repeats": "" if failed else json.dumps([t, t])})
-    return path
+def table(replay_table):
+    """The shared grid table of GRID (conftest): one config failed."""
+    return replay_table
 
 
 def problem_for(path, noise="median", seed=0):
