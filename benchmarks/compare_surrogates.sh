@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The committed surrogate comparisons: for each suite named (default: all four), fit the
 # surrogate to its curves table (fidelity by grouped 5-fold CV, reference fronts), then run
-# every strategy that runs here, 20 seeds x 50 trials, on two objective sets, and keep one
+# every strategy that runs here, 40 seeds x 50 trials, on two objective sets, and keep one
 # document per (suite, objective set) as results/reference/comparisons/surrogate-SUITE-OBJ1+OBJ2.json
 # (the report labels everything under reference/ as the project's shipped results).
 #   nohup bash benchmarks/compare_surrogates.sh mnist-mlp > /tmp/compare-mlp.log 2>&1 &
@@ -16,7 +16,7 @@ PY=${PY:-$REPO/.venv/bin/python}
 CPU=${CPU:-}
 STRATEGIES=${STRATEGIES:-random,nsga2,nsga3,motpe,pesa2,parego,kt-random}  # kt-bayes: see README
 THIRD=${THIRD:-peak_memory}  # the three-objective set's resource objective
-SEEDS=${SEEDS:-20}
+SEEDS=${SEEDS:-40}
 BUDGET=${BUDGET:-50}
 CHECKPOINTS=${CHECKPOINTS:-10,20}
 SETS=${SETS:-2,3}  # the two-objective set, the three-objective one, or both

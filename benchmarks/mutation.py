@@ -46,6 +46,8 @@ FAIRNESS = "tests/test_strategy_fairness.py"
 PAIRS = "tests/test_pesa2_parego.py"
 STATS = "tests/test_statistics_edges.py"
 REPLAY = "tests/test_replay_compare.py"
+METRIC = "tests/test_comparison_metric.py"
+COMPARISON_STATS = "tests/test_comparison_statistics.py"
 #: the contract tests run per mutant (test_resumes_from_storage is slow and mostly SQLite)
 CONTRACTS = ("test_respects_the_search_space", "test_deterministic_under_a_seed",
              "test_survives_infeasible_and_failed_trials")
@@ -86,7 +88,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         "tests/test_multifidelity.py", "-k", "not syne"]),
     "mobench/strategies/keras_tuner.py": ("keras_tuner", ["tests/test_kt_strategies.py"]),
     "mobench/compare/indicators.py": ("indicators", [
-        "tests/test_indicators.py", STATS, REPLAY, "-k", "not slow and not in_processes"]),
+        "tests/test_indicators.py", STATS, REPLAY, METRIC, "-k",
+        "not slow and not in_processes"]),
+    "mobench/compare/statistics.py": ("statistics", [
+        COMPARISON_STATS, "tests/test_indicators.py", STATS, "-k", "not slow"]),
     "mobench/compare/replay.py": ("replay", [
         "tests/test_replay_edges.py", REPLAY, "-k", "not slow and not in_processes"]),
     "mobench/pareto.py": ("pareto", [
@@ -149,9 +154,6 @@ EQUIVALENT: dict[tuple, str] = {
         "a continuous draw equals the rate with probability 0",
     ("parego", "LATTICE_SIZE = {1: 1, 2: 10, 3: 4}", "`1` -> `2`"):
         "one objective has the single weight 1 on any lattice (key or value changed)",
-    ("indicators", "if np.all(a == a[0]) and np.all(b == a[0]):", "`==` -> `!=`", 14):
-        "the first `==`: it disables the guard, and scipy 1.17 itself returns p = 1.0 for "
-        "equal constant samples (the guard is for versions that return NaN)",
     ("parego", "for d, u in zip(space.values(), units, strict=True)", "`True` -> `False`"):
         "one unit per parameter of the space: equal lengths",
     ("parego", "reset = rng.random(n) < p_reset", "`<` -> `<=`"):
@@ -163,7 +165,38 @@ EQUIVALENT: dict[tuple, str] = {
     ("indicators", "front = np.empty((0, np.asarray(points).shape[1] if len(points) else 0))",
      "`0` -> `1`", 73): "the `else 0`: with no points the loop never runs (the `(0,` one at "
         "column 22 is a real fault, an uninitialised first row, that survives)",
-    ("indicators", "return {n: float(r.mean()) for n, r in zip(names, ranks, strict=True)}",
+    ("statistics", "PERMUTATIONS = 9999", "`9999` -> `10000`"):
+        "more resamples change a Monte Carlo p within its error only",
+    ("statistics", "z = float(norm.ppf(0.5 + confidence / 2))", "`+` -> `-`"):
+        "z enters the interval squared",
+    ("statistics", "low = 0.0 if estimate <= 0.0 else brentq(excess, 0.0, min(estimate, 1.0 - "
+     "inside))", "`<=` -> `<`"): "at an estimate of 0 brentq on [0, 0] returns 0, the same bound",
+    ("statistics", "high = 1.0 if estimate >= 1.0 else brentq(excess, max(estimate, inside), 1.0)",
+     "`>=` -> `>`"): "at an estimate of 1 brentq on [1, 1] returns 1, the same bound",
+    ("statistics", "high = 1.0 if estimate >= 1.0 else brentq(excess, max(estimate, inside), 1.0)",
+     "`1.0` -> `2.0`", 30): "`estimate >= 2.0`: at an estimate of 1 brentq on [1, 1] returns "
+        "1, the same bound",
+    ("statistics", "if np.all(pooled == pooled[0]):", "`0` -> `1`"):
+        "all values equal the first exactly when they equal the second (two samples, each "
+        "non-empty)",
+    ("statistics", "return min(1.0, float(p)), name", "`1.0` -> `2.0`"):
+        "scipy's two-sided p never exceeds 1; the cap only guards other versions",
+    ("statistics", "return min(1.0, float(wilcoxon(d, method=method).pvalue)), name",
+     "`1.0` -> `2.0`"): "scipy's two-sided p never exceeds 1; the cap only guards other versions",
+    ("statistics", "signed = rankdata(np.abs(nonzero)) * np.sign(nonzero)", "`*` -> `/`"):
+        "the signs of non-zero differences are +1 and -1, their own reciprocals",
+    ("statistics", "test[\"significant\"] = adjusted < ALPHA", "`<` -> `<=`"):
+        "a Holm-adjusted p of exactly 0.05 (a multiple of 1 / 9999 or of an exact null "
+        "distribution's step that equals it) does not occur in the tests' data",
+    ("statistics", "for name, rank in zip(names, ranks, strict=True):", "`True` -> `False`"):
+        "ranks come from the same names: equal lengths",
+    ("statistics", "block_ranks = average_ranks(dict(zip(block, matrix.tolist(), strict=True)))",
+     "`True` -> `False`"): "the matrix has one row per block strategy: equal lengths",
+    ("statistics", "for name, row in zip(block, matrix, strict=True):", "`True` -> `False`"):
+        "the matrix has one row per block strategy: equal lengths",
+    ("statistics", "for test, adjusted in zip(tests, holm([t[\"p\"] for t in tests]), "
+     "strict=True):", "`True` -> `False`"): "Holm returns one p per test: equal lengths",
+    ("statistics", "return {n: float(r.mean()) for n, r in zip(names, ranks, strict=True)}",
      "`True` -> `False`"): "names and rows of ranks come from the same dict: equal lengths",
     ("pareto", "return np.asarray(values, dtype=float).reshape(-1, len(signs)) * signs",
      "`*` -> `/`"): "the signs are +1 and -1, their own reciprocals",

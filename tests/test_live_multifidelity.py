@@ -261,7 +261,7 @@ def test_live_comparison_runs_mo_asha_at_equal_training_seconds(tmp_path, capsys
     before its first trial finished, and only fully trained configs count."""
     out = tmp_path / "live"
     assert main(["compare", "mnist-mlp", "--live", "--strategies", "random,mo-asha",
-                 "--epochs", "3", "--budget-seconds", "30", "--seeds", "1", "--dataset",
+                 "--epochs", "3", "--budget-seconds", "30", "--seeds", "2", "--dataset",
                  "digits", "--limit", "150", "--out", str(out)]) == 0
     (path,) = out.glob("compare-live-*.json")
     doc = json.loads(path.read_text())

@@ -265,10 +265,15 @@ def test_a_config_stopped_early_costs_its_seconds_and_counts_for_no_front():
     trace = run_strategy(CurveProblem(), "mo-asha", 0, 1000, OBJECTIVES, budget_seconds=200.0)
     assert trace.full_epochs == 10 and 0 < trace.epochs.count(10) < len(trace.epochs)
     box = np.array([[-1.0, 0.0], [0.0, 50.0]])
-    run = analyse([trace], OBJECTIVES, reference_points=box)["runs"][0]
-    full = [p for p, e in zip(trace.points, trace.epochs, strict=True) if e == 10]
-    expected = ind.hypervolume(ind.nondominated(ind.normalise(np.array(full), *ind.bounds(box))))
-    assert run["hypervolume"][-1] == pytest.approx(expected)
+    true = np.array([[-1.0, 50.0], [0.0, 0.0]])  # the problem's extremes as its "true front"
+    run = analyse([trace], OBJECTIVES, reference_points=box, true_front=true)["runs"][0]
+    full = np.array([p for p, e in zip(trace.points, trace.epochs, strict=True) if e == 10])
+    reference = ind.nondominated(np.vstack([true, full]))
+    low, high = ind.bounds(reference)
+    expected = (ind.hypervolume(ind.nondominated(ind.normalise(full, low, high)))
+                / ind.hypervolume(ind.normalise(reference, low, high)))
+    assert run["hypervolume"][-1] == pytest.approx(expected) and expected < 1
+    assert sum(p is not None for p in run["found_points"]) == len(full)
     assert run["stopped"] == len(trace.points) - len(full)
     assert run["front_size"] <= len(full)
     assert all(math.isfinite(h) for h in run["hypervolume"])

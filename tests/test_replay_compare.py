@@ -4,48 +4,25 @@ import json
 
 import numpy as np
 import pytest
+from conftest import REPLAY_GRID as GRID
 
 from mobench.cli import main
 from mobench.compare import indicators as ind
 from mobench.compare.protocol import analyse, replay_all, run_strategy
 from mobench.compare.replay import TabularProblem
-from mobench.compare.tabular import config_key, grid_configs, load_table
+from mobench.compare.tabular import load_table
 from mobench.documents import write_json
 from mobench.errors import UsageError
 from mobench.objectives import parse_objectives
 from mobench.records import SCHEMA_VERSION
 
 OBJ = parse_objectives("val_accuracy,train_time")
-GRID = {"units_0": [32, 64, 128, 256], "num_layers": [1, 2, 3], "learning_rate": [0.001, 0.01]}
 
 
 @pytest.fixture
-def table(tmp_path):
-    """A fixture table: accuracy rises with width and depth, time too; one config failed."""
-    import csv
-
-    path = tmp_path / "t.csv"
-    write_json(path.with_suffix(".json"), {"schema_version": SCHEMA_VERSION, "kind": "table",
-                                           "suite": "mnist-mlp", "suite_version": 1,
-                                           "grid": GRID})
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, ["config_id", "config", "status", "reason", "val_accuracy",
-                               "val_accuracy_repeats", "train_time", "train_time_repeats"])
-        w.writeheader()
-        for i, c in enumerate(grid_configs(GRID)):
-            acc = 0.5 + 0.1 * np.log2(c["units_0"] / 32) / 3 + 0.05 * c["num_layers"]
-            acc -= 0.1 if c["learning_rate"] == 0.01 else 0.0
-            t = c["units_0"] * c["num_layers"] / 100
-            failed = c["units_0"] == 256 and c["num_layers"] == 3 and c["learning_rate"] == 0.01
-            w.writerow({"config_id": i, "config": config_key(c),
-                        "status": "failed" if failed else "ok",
-                        "reason": "loss became NaN" if failed else "",
-                        "val_accuracy": "" if failed else acc,
-                        "val_accuracy_repeats": "" if failed else json.dumps([acc - .01,
-                                                                              acc + .01]),
-                        "train_time": "" if failed else t,
-                        "train_time_repeats": "" if failed else json.dumps([t, t])})
-    return path
+def table(replay_table):
+    """The shared grid table of GRID (conftest): one config failed."""
+    return replay_table
 
 
 def problem_for(path, noise="median", seed=0):
@@ -117,14 +94,28 @@ def test_analysis_normalises_by_the_true_front_and_tests_against_random(table):
     problem = problem_for(table)
     result = analyse(traces, OBJ, reference_points=problem.all_points(),
                      true_front=problem.all_points(), checkpoints=[10])
+    norm = result["normalisation"]
+    assert norm["primary"] == "front" and norm["reference_point"] == pytest.approx(1.1)
+    reference = np.array(norm["reference_front"]["points"])
+    # every config of the table was evaluated: the reference front is the table's own front
+    assert sorted(map(tuple, reference)) == sorted(map(tuple, ind.nondominated(
+        problem.all_points())))
+    ideal, nadir = ind.bounds(reference)
+    assert norm["low"] == norm["ideal"] == ideal.tolist()
+    assert norm["high"] == norm["nadir"] == nadir.tolist()
+    assert norm["box"]["low"] == ind.bounds(problem.all_points())[0].tolist()
+    whole = ind.hypervolume(ind.normalise(reference, ideal, nadir))
     for run in result["runs"]:
         hv = run["hypervolume"]
-        assert len(hv) == 20 and all(0 <= h <= 1 + 1e-9 for h in hv)
+        assert len(hv) == 20 and all(0 <= h <= 1 for h in hv)
+        assert all(0 <= h <= 1 for h in run["hypervolume_box"])
         assert all(np.diff(hv) >= -1e-12) and run["igd_plus"] >= 0
         front = np.array(run["front"])  # the final front, kept for attainment surfaces
         assert len(front) == run["front_size"] > 0
-        true = ind.normalise(problem.all_points(), *ind.bounds(problem.all_points()))
-        assert ind.hypervolume(front) / ind.hypervolume(true) == pytest.approx(hv[-1])
+        assert ind.hypervolume(front) / whole == pytest.approx(hv[-1])
+        found = np.array([p for p in run["found_points"] if p is not None])
+        assert len(run["found_points"]) == 20  # one entry per trial, raw minimisation space
+        assert ind.nondominated(ind.normalise(found, ideal, nadir)).tolist() == run["front"]
     rows = result["final"]
     assert {(r["budget"], r["strategy"]) for r in rows} == {
         (b, s) for b in (10, 20) for s in ("random", "nsga2")}
@@ -142,18 +133,29 @@ def test_compare_cli_writes_a_comparison_document(table, tmp_path, capsys):
     assert len(doc["runs"]) == 6 and "median HV" in capsys.readouterr().out
 
 
-def test_console_final_table_lists_best_rank_first_with_significance():
+def test_console_final_table_lists_best_rank_first_with_tests():
     from mobench.cli.comparing import final_table_text
 
-    test = {"a": "b", "b": "a", "p_holm": 0.01, "significant": True, "better": "b"}
+    test = {"a": "b", "b": "a", "p": 0.004, "p_holm": 0.01, "significant": True, "better": "b",
+            "a12": 0.9, "a12_ci": [0.7, 0.97], "method": "exact"}
+    plain = {"a": "a", "b": "c", "p": 0.3, "p_holm": 0.6, "significant": False,
+             "better": "a", "a12": 0.6, "a12_ci": [0.3, 0.8], "method": "permutation"}
     rows = [{"budget": 30, "strategy": "a", "median": 0.5, "iqr": 0.1, "rank": 2.0,
              "tests": [test]},
             {"budget": 30, "strategy": "b", "median": 0.9, "iqr": 0.1, "rank": 1.0,
              "tests": [test]},
-            {"budget": 10, "strategy": "a", "median": 0.4, "iqr": 0.1, "rank": 1.0, "tests": []}]
-    lines = final_table_text(rows).splitlines()[2:]
+            {"budget": 10, "strategy": "a", "median": 0.4, "iqr": 0.1, "rank": 1.0,
+             "tests": [plain]}]
+    medians, tests = final_table_text(rows).split("\n\n")
+    lines = medians.splitlines()[2:]
     assert [line.split()[:2] for line in lines] == [["10", "a"], ["30", "b"], ["30", "a"]]
-    assert lines[1].endswith("a (p=0.01, b better)") and lines[0].endswith("-")
+    assert tests.splitlines()[0] == "tests (Holm over all 2 together, A12 = P(first > second)):"
+    rows_ = [line.split() for line in tests.splitlines()[3:]]
+    assert rows_[0] == ["10", "a", "vs", "c", "0.3", "0.6", "0.60", "[0.30,", "0.80]",
+                        "permutation", "no", "difference"]
+    assert rows_[1] == ["30", "b", "vs", "a", "0.004", "0.01", "0.90", "[0.70,", "0.97]",
+                        "exact", "b", "better"]
+    assert final_table_text([dict(rows[2], tests=[])]).count("\n") == 2  # no tests, no list
 
 
 def test_compare_rejects_unknown_strategies(table, capsys):
@@ -184,13 +186,15 @@ def test_strategies_that_cannot_run_here_fail_before_any_run(table, tmp_path, ca
 def test_live_comparison_trains_for_real(tmp_path, capsys):
     out = tmp_path / "live"
     assert main(["compare", "mnist-mlp", "--live", "--strategies", "random,nsga2", "--budget",
-                 "2", "--seeds", "1", "--dataset", "digits", "--limit", "200",
+                 "2", "--seeds", "2", "--dataset", "digits", "--limit", "200",
                  "--out", str(out)]) == 0
     (path,) = out.glob("compare-live-*.json")
     doc = json.loads(path.read_text())
-    assert doc["problem"]["live"] and len(doc["runs"]) == 2
+    assert doc["problem"]["live"] and len(doc["runs"]) == 4
     assert all(r["cumulative_cost_s"][-1] > 0 for r in doc["runs"])  # real training seconds
-    assert all(r["igd_plus"] is None for r in doc["runs"])  # true front unknown when live
+    # no true front when live: the reference front is the found points' own
+    assert not doc["normalisation"]["hypervolume_normalised_by_true_front"]
+    assert all(0 <= r["hypervolume"][-1] <= 1 for r in doc["runs"])
 
 
 def test_numeric_axes_reach_the_samplers_as_ranges_and_proposals_snap_to_the_grid(table):

@@ -19,19 +19,24 @@ from mobench.report import pareto as rp
 def test_constant_sample_against_a_varying_one_is_not_p_one() -> None:
     zeros = [0.0] * 10  # e.g. a strategy that never gets off zero hypervolume
     assert ind.mann_whitney(zeros, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]) < 1e-3
+    # 17 tied zeros and three distinct values: the exact permutation p is the chance that the
+    # three land in one sample, twice (two-sided): 2 * C(10, 3) / C(20, 3) = 0.2105; 9999
+    # resamples estimate it within about 0.01
     overlap = ind.mann_whitney(zeros, [0.0] * 7 + [0.1, 0.2, 0.3])
-    assert 0.01 < overlap < 0.2
+    assert overlap == pytest.approx(2 * 120 / 1140, abs=0.015)
     assert ind.mann_whitney(zeros, [0.0] * 9 + [0.1]) < 1.0
-    # Either order gives the same two-sided p.
-    assert ind.mann_whitney([0.1, 0.2, 0.3, 0.4, 0.5], [0.0] * 5) == pytest.approx(
-        ind.mann_whitney([0.0] * 5, [0.1, 0.2, 0.3, 0.4, 0.5]))
+    # Either order gives the same two-sided p; all 252 splits enumerated: 2 / 252.
+    assert ind.mann_whitney([0.1, 0.2, 0.3, 0.4, 0.5], [0.0] * 5) == pytest.approx(2 / 252)
+    assert ind.mann_whitney([0.0] * 5, [0.1, 0.2, 0.3, 0.4, 0.5]) == pytest.approx(2 / 252)
 
 
 def test_constant_equal_samples_and_ties() -> None:
     assert ind.mann_whitney([0.3] * 4, [0.3] * 6) == 1.0
     assert ind.mann_whitney([0.5], [0.5, 0.5]) == 1.0  # a one-seed sample
     assert ind.mann_whitney([0.5, 0.5], [0.5]) == 1.0
-    assert ind.mann_whitney([1, 1, 1], [2, 2, 2]) == pytest.approx(0.0469, abs=1e-3)
+    # 3 against 3 can never go below 2 / C(6, 3) = 0.1, tied or not (the normal
+    # approximation said 0.047 for two constant samples)
+    assert ind.mann_whitney([1, 1, 1], [2, 2, 2]) == pytest.approx(0.1)
     # Centred ties: U is exactly n1 n2 / 2, p = 1 is the right answer there.
     assert ind.mann_whitney([0.5] * 5, [0.4, 0.6, 0.5, 0.5, 0.5]) == pytest.approx(1.0)
     tied = ind.mann_whitney([1, 2, 2, 3, 3], [3, 3, 4, 4, 5])

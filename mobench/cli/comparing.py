@@ -12,6 +12,14 @@ from mobench.cli.output import check_output, log, save_document
 from mobench.errors import UsageError
 
 UNLIMITED_TRIALS = 100_000
+SURROGATE_SEEDS = 40  # default seeds per strategy on a surrogate (cheap trials, tight tests)
+
+
+def check_seeds(seeds: int, names: list[str]) -> None:
+    """A test between strategies needs at least two seeds per side."""
+    if seeds < 2 and len(names) > 1:
+        raise UsageError(f"--seeds {seeds} leaves nothing to test between {len(names)} "
+                         "strategies: use --seeds 2 or more (a test needs >= 2 runs per side)")
 
 
 def run_length(args: argparse.Namespace) -> str:
@@ -30,6 +38,7 @@ def trials_run(args: argparse.Namespace, traces) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
+    from mobench.compare.indicators import NORMALISATIONS
     from mobench.compare.protocol import analyse, comparison_document, replay_all
     from mobench.compare.replay import TabularProblem
     from mobench.compare.tabular import load_table
@@ -40,9 +49,12 @@ def run_compare(args: argparse.Namespace) -> int:
     from mobench.strategies.multifidelity import check_multi_fidelity, is_multi_fidelity
     from mobench.suites import get_suite
 
+    if args.normalisation not in NORMALISATIONS:
+        raise UsageError(f"--normalisation must be one of {', '.join(NORMALISATIONS)}, got "
+                         f"{args.normalisation!r}")
     suite = get_suite(args.suite, args.suites_dir)
     if args.seeds is None:
-        args.seeds = 20 if args.problem == "surrogate" else 10
+        args.seeds = SURROGATE_SEEDS if args.problem == "surrogate" else 10
     if args.budget is None:  # --budget-seconds alone: seconds end each run, not trials
         args.budget = 30 if args.budget_seconds is None else UNLIMITED_TRIALS
     names = strategy_names() if args.strategies == ["all"] else args.strategies
@@ -87,6 +99,7 @@ def run_compare(args: argparse.Namespace) -> int:
                          "it with `mobench table`, or compare with the suite file it was built on")
     problem = TabularProblem(header, frame, objectives, noise=args.noise)
     names = usable_strategies(names, objectives, skip_unusable)
+    check_seeds(args.seeds, names)
     if args.budget > len(frame) and args.budget_seconds is None:
         log(f"note: budget {args.budget} exceeds the table's {len(frame)} configs "
             "(grid strategy stops early)")
@@ -99,9 +112,10 @@ def run_compare(args: argparse.Namespace) -> int:
                                     budget_seconds=args.budget_seconds)
     all_points = problem.all_points()
     analysis = analyse(traces, objectives, reference_points=all_points, true_front=all_points,
-                       checkpoints=args.checkpoints)
+                       checkpoints=args.checkpoints, normalisation=args.normalisation)
     document = comparison_document(
         suite=suite.name, problem={"table": str(path), "noise": args.noise,
+                                   "budget_seconds": args.budget_seconds,
                                    "configs": len(frame), "dataset": header.get("dataset")},
         objectives=objectives, strategies=names, seeds=args.seeds, budget=trials_run(args, traces),
         analysis=analysis, timing_s=timing,
@@ -112,18 +126,39 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def final_table_text(rows: list[dict]) -> str:
-    """The comparison's final table for the console: per budget, best rank first."""
+    """The comparison's final table for the console: per budget, best rank first; then every
+    test with its raw and Holm-corrected p, A12 (the first strategy's side) with its 95%
+    interval, the method, and the verdict."""
     from mobench.display import table
 
-    def significant(r: dict) -> str:
-        return ", ".join(f"{t['b'] if t['a'] == r['strategy'] else t['a']} "
-                         f"(p={t['p_holm']:.3g}, {t['better']} better)"
-                         for t in r["tests"] if t["significant"]) or "-"
+    medians = table(["budget", "strategy", "median HV", "IQR", "rank"],
+                    [[str(r["budget"]), r["strategy"], f"{r['median']:.4f}", f"{r['iqr']:.4f}",
+                      f"{r['rank']:g}"]
+                     for r in sorted(rows, key=lambda r: (r["budget"], r["rank"]))])
+    tests = {(r["budget"], t["a"], t["b"]): t for r in rows for t in r["tests"]}
+    if not tests:
+        return medians
+    lines = [[str(budget), f"{a} vs {b}", f"{t['p']:.3g}", f"{t['p_holm']:.3g}",
+              a12_text(t), t.get("method", "-"), verdict(t)]
+             for (budget, a, b), t in sorted(tests.items(),
+                                             key=lambda item: (item[0][0], item[1]["p_holm"]))]
+    return "\n".join([medians, "", f"tests (Holm over all {len(tests)} together, "
+                      "A12 = P(first > second)):",
+                      table(["budget", "pair", "p", "p_holm", "A12 [95% CI]", "method",
+                             "verdict"], lines)])
 
-    return table(["budget", "strategy", "median HV", "IQR", "rank", "significant vs"],
-                 [[str(r["budget"]), r["strategy"], f"{r['median']:.4f}", f"{r['iqr']:.4f}",
-                   f"{r['rank']:g}", significant(r)]
-                  for r in sorted(rows, key=lambda r: (r["budget"], r["rank"]))])
+
+def a12_text(test: dict) -> str:
+    if test.get("a12") is None:
+        return "-"
+    low, high = test["a12_ci"]
+    return f"{test['a12']:.2f} [{low:.2f}, {high:.2f}]"
+
+
+def verdict(test: dict) -> str:
+    if not test["significant"]:
+        return "no difference"
+    return f"{test['better']} better" if test.get("better") else "differ"
 
 
 def usable_strategies(names: list[str], objectives, skip_unusable: bool) -> list[str]:
@@ -152,7 +187,8 @@ def usable_strategies(names: list[str], objectives, skip_unusable: bool) -> list
 
 
 def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
-    """The comparison protocol on real training runs; normalised by the pooled points."""
+    """The comparison protocol on real training runs; the reference front is the found
+    points' own (no true front)."""
     from mobench.compare.multifidelity import run_live_multi_fidelity
     from mobench.compare.protocol import analyse, comparison_document, run_strategy
     from mobench.data import load_dataset
@@ -163,6 +199,7 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
     from mobench.study.space import kt_space, optuna_space
     from mobench.suites import check_values
 
+    check_seeds(args.seeds, names)
     check_live_rungs(names, args.epochs or suite.epochs, objectives)
     hypermodel = suite.hypermodel()
     dataset = load_dataset(args.dataset or suite.dataset, limit=args.limit,
@@ -197,7 +234,8 @@ def compare_live(args: argparse.Namespace, suite, names: list[str], objectives) 
                 progress.advance(status=f"{name} seed {seed}: {len(trace.points)} trainings, "
                                  f"{sum(trace.cost_s):.0f} s trained")
             timing[name] = time.perf_counter() - t0
-    analysis = analyse(traces, objectives, checkpoints=args.checkpoints)
+    analysis = analyse(traces, objectives, checkpoints=args.checkpoints,
+                       normalisation=args.normalisation)
     document = comparison_document(
         suite=suite.name, problem={"live": True, "dataset": dataset.describe(),
                                    "epochs": args.epochs or suite.epochs,
@@ -268,8 +306,9 @@ def check_rungs(names: list[str], epochs: int, first_epoch: int = 1) -> None:
 
 
 def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objectives) -> int:
-    """The comparison protocol on a surrogate of a curves table (the suite's real space);
-    normalised by the stored reference run's bounds, HV relative to its front."""
+    """The comparison protocol on a surrogate of a curves table (the suite's real space); the
+    stored reference front joins the found points in the reference front, the reference run's
+    bounds make the box scale."""
     import numpy as np
 
     from mobench.compare.protocol import analyse, comparison_document
@@ -284,6 +323,7 @@ def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objecti
                              "suite's continuous one")
         names = [n for n in names if n != "grid"]
         log("skipping grid: a surrogate's space is continuous, not a finite grid")
+    check_seeds(args.seeds, names)
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits-curves.csv"
     surrogate, document, out, changed = open_surrogate(
         path, suite, objectives, provenance=lambda: surrogate_provenance(suite), on_line=log)
@@ -301,7 +341,8 @@ def compare_surrogate(args: argparse.Namespace, suite, names: list[str], objecti
     points = np.asarray(front["points"], dtype=float)
     analysis = analyse(traces, objectives,
                        reference_points=np.vstack([points, front["low"], front["high"]]),
-                       true_front=points, checkpoints=args.checkpoints)
+                       true_front=points, checkpoints=args.checkpoints,
+                       normalisation=args.normalisation)
     problem = {"kind": "surrogate", "table": str(path), "noise": args.noise,
                "budget_seconds": args.budget_seconds,
                "configs": document["table"]["ok_configs"], "dataset": document.get("dataset"),

@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = verbs.add_parser("compare", help="compare strategies on a table (seeds, statistics)",
                          description="Run every strategy x seed on a stored table, compute"
                          " anytime hypervolume, IGD+, front size, infeasible share, overhead,"
-                         " and Mann-Whitney U tests with Holm correction.")
+                         " and Mann-Whitney U tests with Vargha-Delaney A12 and Holm correction.")
     c.add_argument("suite", help="suite name")
     c.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
                    help="extra folder of suite TOML files (repeatable)")
@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also end each run before its training seconds pass S (equal compute;"
                    " a multi-fidelity trial stopped early costs only the epochs it used)")
     c.add_argument("--seeds", type=positive_int, default=None,
-                   help="seeds per strategy (default 10; 20 with --problem surrogate)")
+                   help="seeds per strategy, at least 2 when comparing strategies (default 10;"
+                   " 40 with --problem surrogate)")
     source = c.add_mutually_exclusive_group()
     source.add_argument("--table", type=Path, metavar="PATH",
                         help="table CSV (default results/tables/SUITE-digits.csv)")
@@ -264,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="objectives (default: the suite's)")
     c.add_argument("--noise", default="median", choices=["median", "sample"],
                    help="replay each config's median, or a sampled measured repeat")
+    c.add_argument("--normalisation", default="front", metavar="front|box",
+                   help="primary hypervolume scale: front (default; the reference front's ideal"
+                   " to nadir) or box (bounds over all evaluations); the other is kept beside")
     c.add_argument("--checkpoints", type=lambda t: [positive_int(x) for x in csv_list(t)],
                    default=[], metavar="B1,B2", help="extra budgets for the final table")
     c.add_argument("--jobs", type=bounded(positive_int, 256), default=1,

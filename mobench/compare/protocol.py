@@ -3,9 +3,11 @@
 Protocol (the same for a table replay and for live training): each (strategy, seed) runs
 `budget` trials in a fresh in-memory Optuna study; every trial's objective vector, feasibility,
 training cost (seconds the config took to train) and the strategy's own ask+tell overhead are
-recorded. Indicators use one normalisation per problem (see `mobench.compare.indicators`):
-the table's every config for a replay, the union of all runs' points for live runs (whose true
-front is unknown, so IGD+ and normalised hypervolume are absent there).
+recorded. Only found configurations count (`found`). Hypervolume is a fraction of the
+reference front's (the true front, when known, with every point any run found), normalised to
+that front's ideal and nadir or to the box of all evaluations (`mobench.compare.indicators`);
+the statistics are in `mobench.compare.statistics`. Each run's found points are stored, so a
+document can be scored again without rerunning (`reanalyse`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from mobench.compare import indicators as ind
+from mobench.compare import statistics as stats
 from mobench.compare.trace import RunTrace
 from mobench.objectives import Objective
 from mobench.records import SCHEMA_VERSION
@@ -72,46 +75,93 @@ def run_strategy(problem, strategy: str, seed: int, budget: int,
 
 def analyse(traces: Sequence[RunTrace], objectives: tuple[Objective, ...], *,
             reference_points: np.ndarray | None = None, true_front: np.ndarray | None = None,
-            checkpoints: Sequence[int] = ()) -> dict[str, Any]:
-    """Anytime hypervolume per run, IGD+, front size, infeasible share, overhead, statistics."""
-    pooled = np.array([p for t in traces for p, ok in zip(t.points, found(t), strict=True)
-                       if ok])
-    basis = reference_points if reference_points is not None and len(reference_points) else pooled
-    low, high = ind.bounds(basis)
-    true_hv = None
-    true_norm = None
-    if true_front is not None and len(true_front):
-        true_norm = ind.nondominated(ind.normalise(true_front, low, high))
-        true_hv = ind.hypervolume(true_norm)
+            checkpoints: Sequence[int] = (), normalisation: str = "front",
+            margin: float = ind.MARGIN) -> dict[str, Any]:
+    """Anytime hypervolume per run (in the primary scale and the other one), IGD+, front
+    size, infeasible share, overhead, each run's found points, and the statistics.
+
+    `true_front`: the problem's known front (minimisation), if any; `reference_points`: the
+    points whose bounds make the `box` scale (all evaluations), else the found points and
+    the true front. The reference front is the non-dominated set of the true front and every
+    found point of every run (see `mobench.compare.indicators`)."""
+    from mobench.errors import UsageError
+
+    if not any(t.points for t in traces):
+        raise UsageError("no run finished a trial within its budget (with --budget-seconds, "
+                         "every first trial took longer): nothing to compare")
+    dims = len(objectives)
+    kept = [found(t) for t in traces]
+    pooled = np.array([p for t, k in zip(traces, kept, strict=True)
+                       for p, ok in zip(t.points, k, strict=True) if ok],
+                      dtype=float).reshape(-1, dims)
+    true = (np.asarray(true_front, dtype=float).reshape(-1, dims)
+            if true_front is not None and len(true_front) else None)
+    front = ind.reference_front(pooled, true)
+    box = (np.asarray(reference_points, dtype=float).reshape(-1, dims)
+           if reference_points is not None and len(reference_points)
+           else np.vstack([pooled, *([true] if true is not None else [])]))
+    scales = {name: ind.make_scale(name, front, box, margin) for name in ind.NORMALISATIONS}
+    primary = scales[normalisation]
+    other = next(s for name, s in scales.items() if name != normalisation)
     budget = max(len(t.points) for t in traces)
     runs = []
-    for t in traces:
-        norm = ind.normalise(np.array(t.points), low, high)
-        kept = found(t)
-        hv = ind.anytime_hypervolume(np.nan_to_num(norm, nan=np.inf), kept)
-        if true_hv:
-            hv = hv / true_hv
-        # a strategy that ran out of configs (grid) keeps its final front for the rest
-        hv = np.pad(hv, (0, budget - len(hv)), mode="edge")
-        final = norm[np.array(kept, dtype=bool)] if any(kept) else norm[:0]
-        front = ind.nondominated(final)
+    for t, k in zip(traces, kept, strict=True):
+        points = np.array(t.points, dtype=float).reshape(-1, dims)
+        mask = np.array(k, dtype=bool)
+        final = primary.normalise(points[mask])
+        run_front = ind.nondominated(final)
         runs.append({
-            "strategy": t.strategy, "seed": t.seed, "hypervolume": hv.tolist(),
+            "strategy": t.strategy, "seed": t.seed,
+            # a strategy that ran out of configs (grid) keeps its final front for the rest
+            "hypervolume": _padded(primary.anytime(points, k), budget),
+            f"hypervolume_{other.name}": _padded(other.anytime(points, k), budget),
             "cumulative_cost_s": np.cumsum(t.cost_s).tolist(),
-            "igd_plus": ind.igd_plus(final, true_norm) if true_norm is not None else None,
-            "front_size": len(front),
-            "front": front.tolist(),  # normalised minimisation space, for attainment surfaces
-            "infeasible_share": float(1 - np.mean(t.feasible)),
-            "overhead_s_mean": float(np.mean(t.overhead_s)),
+            "igd_plus": (ind.igd_plus(final, primary.front)
+                         if len(final) and len(primary.front) else None),
+            "front_size": len(run_front),
+            "front": run_front.tolist(),  # primary scale, for attainment surfaces
+            "found_points": [list(map(float, p)) if ok else None
+                             for p, ok in zip(t.points, k, strict=True)],
+            "infeasible_share": float(1 - np.mean(t.feasible)) if t.feasible else None,
+            "overhead_s_mean": float(np.mean(t.overhead_s)) if t.overhead_s else None,
             **({"epochs": list(t.epochs), "rungs": dict(t.rungs),
-                "stopped": sum(not k and ok for k, ok in zip(kept, t.feasible, strict=True))}
+                "stopped": sum(not ok and f for ok, f in zip(k, t.feasible, strict=True))}
                if t.epochs else {}),
         })
     points = sorted({*(c for c in checkpoints if 0 < c <= budget), budget})
-    return {"normalisation": {"low": low.tolist(), "high": high.tolist(),
-                              "reference_point": ind.REFERENCE,
-                              "hypervolume_normalised_by_true_front": bool(true_hv)},
-            "runs": runs, "final": final_table(runs, points)}
+    ideal, nadir = ind.bounds(front) if len(front) else (None, None)
+    return {"normalisation": {
+                "primary": primary.name, "margin": margin, "reference_point": primary.reference,
+                "low": primary.low.tolist(), "high": primary.high.tolist(),
+                "ideal": None if ideal is None else ideal.tolist(),
+                "nadir": None if nadir is None else nadir.tolist(),
+                "box": {"low": scales["box"].low.tolist(), "high": scales["box"].high.tolist()},
+                "reference_front": {
+                    "from": ("the true front and every found point" if true is not None
+                             else "every found point (no true front)"),
+                    "points": front.tolist()},
+                "hypervolume": "a fraction of the reference front's, in the primary scale; "
+                               f"hypervolume_{other.name}: the same in the {other.name} scale",
+                "hypervolume_normalised_by_true_front": true is not None},
+            "statistics": STATISTICS, "runs": runs, "final": final_table(runs, points)}
+
+
+STATISTICS = {
+    "test": "two-sided Mann-Whitney U over seeds: exact (small, untied), permutation (ties; "
+            f"{stats.PERMUTATIONS} resamples, seed {stats.PERMUTATION_SEED}) or asymptotic "
+            f"(untied, over {stats.EXACT_MAX} per side), as each test's method says",
+    "effect_size": "Vargha-Delaney A12 = P(a > b) + P(a = b) / 2; decides the better side",
+    "a12_ci": "95%, Newcombe (2006) method 5 score interval",
+    "correction": "Holm over every test of the document (all budgets and pairs)",
+    "alpha": stats.ALPHA,
+}
+
+
+def _padded(values: np.ndarray, length: int) -> list[float]:
+    """An anytime series kept at its last value to `length` trials (0 for a run of none)."""
+    if len(values) == 0:
+        return [0.0] * length
+    return np.pad(values, (0, length - len(values)), mode="edge").tolist()
 
 
 def found(trace: RunTrace) -> list[bool]:
@@ -125,11 +175,14 @@ def found(trace: RunTrace) -> list[bool]:
 
 
 def final_table(runs: list[dict[str, Any]], checkpoints: Sequence[int]) -> list[dict[str, Any]]:
-    """Per budget and strategy: median and IQR of hypervolume, and Holm-corrected tests."""
+    """Per budget and strategy: median and IQR of hypervolume, rank by median, and the tests
+    (each non-random strategy against random, and the two best): A12 decides the better
+    side, Holm runs over every test of every budget together (one family)."""
     from scipy.stats import rankdata
 
     strategies = sorted({r["strategy"] for r in runs})
-    rows = []
+    per_budget = []
+    family = []
     for b in checkpoints:
         samples = {s: [r["hypervolume"][b - 1] for r in runs if r["strategy"] == s]
                    for s in strategies}
@@ -139,17 +192,60 @@ def final_table(runs: list[dict[str, Any]], checkpoints: Sequence[int]) -> list[
         pairs = [(s, "random") for s in strategies if s != "random" and "random" in samples]
         if len(best) > 1 and {best[0], best[1]} not in [set(pair) for pair in pairs]:
             pairs.append((best[0], best[1]))  # the two best, unless already tested
-        raw = [ind.mann_whitney(samples[a], samples[b]) for a, b in pairs]
-        adjusted = ind.holm(raw) if raw else []
-        tests = [{"a": a, "b": b, "p": p, "p_holm": q, "significant": q < 0.05,
-                  "better": a if medians[a] > medians[b] else b}
-                 for (a, b), p, q in zip(pairs, raw, adjusted, strict=True)]
+        for a, other in pairs:
+            result = stats.compare_samples(samples[a], samples[other])
+            side = {"a": a, "b": other, None: None}[result.pop("better")]
+            family.append({"budget": b, "a": a, "b": other, **result, "better": side})
+        per_budget.append((b, samples, medians, ranks))
+    for test, adjusted in zip(family, stats.holm([t["p"] for t in family]), strict=True):
+        test["p_holm"] = adjusted
+        test["significant"] = adjusted < stats.ALPHA
+    rows = []
+    for b, samples, medians, ranks in per_budget:
         for s in strategies:
             p25, p75 = np.percentile(samples[s], [25, 75])
             rows.append({"budget": b, "strategy": s, "median": medians[s],
                          "iqr": float(p75 - p25), "rank": float(ranks[s]),
-                         "tests": [t for t in tests if s in (t["a"], t["b"])]})
+                         "tests": [t for t in family
+                                   if t["budget"] == b and s in (t["a"], t["b"])]})
     return rows
+
+
+def document_traces(document: dict[str, Any]) -> list[RunTrace]:
+    """The runs of a comparison document as traces of their found points (every other trial
+    infeasible), which is all the scoring reads; a document without found points is refused."""
+    from mobench.errors import UsageError
+
+    dims = len(document["objectives"])
+    traces = []
+    for run in document["runs"]:
+        if "found_points" not in run:
+            raise UsageError("the comparison document has no found points per run (written by "
+                             "an older mobench): run the comparison again")
+        points = run["found_points"]
+        costs = np.diff(np.concatenate([[0.0], run["cumulative_cost_s"]])).tolist()
+        traces.append(RunTrace(run["strategy"], run["seed"],
+                               [p if p is not None else [float("nan")] * dims for p in points],
+                               [p is not None for p in points], costs,
+                               [run["overhead_s_mean"]] * len(points)))
+    return traces
+
+
+def reanalyse(document: dict[str, Any], normalisation: str | None = None) -> dict[str, Any]:
+    """The analysis of a stored comparison computed again from its found points (hypervolume,
+    IGD+, fronts, tests; the infeasible share then counts every trial that found nothing), in
+    its own normalisation or the other one."""
+    from mobench.objectives import parse_objectives
+
+    norm = document["normalisation"]
+    objectives = parse_objectives([f"{o['name']}:{o['direction'][:3]}"
+                                   for o in document["objectives"]])
+    return analyse(document_traces(document), objectives,
+                   reference_points=np.array([norm["box"]["low"], norm["box"]["high"]]),
+                   true_front=(np.asarray(norm["reference_front"]["points"], dtype=float)
+                               if norm["hypervolume_normalised_by_true_front"] else None),
+                   checkpoints=sorted({f["budget"] for f in document["final"]}),
+                   normalisation=normalisation or norm["primary"], margin=norm["margin"])
 
 
 def comparison_document(*, suite: str, problem: dict[str, Any], objectives, strategies,

@@ -16,7 +16,10 @@ from typing import Any
 
 from mobench.profiling.nvml import gpu_inventory
 
-PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy")
+#: installed versions recorded in every fingerprint (read from metadata, nothing imported):
+#: what a measurement or a comparison's numbers may depend on
+PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy", "scipy", "scikit-learn", "optuna",
+            "moocore", "pandas")
 ENV_VARS = ("XLA_FLAGS", "TF_XLA_FLAGS", "TF_ENABLE_ONEDNN_OPTS", "CUDA_VISIBLE_DEVICES")
 TF_BUILD_KEYS = (
     "cuda_version",
@@ -140,7 +143,8 @@ def fingerprint(tensorflow: bool = True) -> dict[str, Any]:
     """JSON-able description of this machine; absent keys mean "could not be determined".
 
     Keys: cpu_model, cpu_count_logical, cpu_count_physical, memory_total_bytes, os, machine,
-    python, versions {tensorflow, keras, keras_tuner, numpy}, tf_build, tf_devices, env, gpus,
+    python, versions {tensorflow, keras, keras_tuner, numpy, scipy, scikit_learn, optuna,
+    moocore, pandas} (those installed), tf_build, tf_devices, env, gpus,
     gpu_unavailable_reason (only without GPUs), hardware_id. `tensorflow=False` skips the
     TensorFlow import (tf_build, tf_devices).
     """
