@@ -126,6 +126,19 @@ def test_fidelity_is_high_on_a_known_function(data):
     assert scores["params"]["rho_final"] == scores["params"]["rho_mean"] >= 0.9
     for s in scores.values():
         assert s["r2_mean"] is not None and s["rows"] == 72  # 60 configs + 12 repeats
+    # within the best quarter the ranking is harder than overall, and still measured
+    assert -1 <= scores["val_accuracy"]["rho_best_quarter"] < scores["val_accuracy"]["rho_final"]
+
+
+def test_the_best_quarter_follows_each_objectives_direction():
+    from mobench.compare.surrogate_fidelity import best_quarter
+
+    values = np.arange(1.0, 9.0)
+    assert values[best_quarter("val_accuracy", values)].tolist() == [7.0, 8.0]
+    assert values[best_quarter("train_time", values)].tolist() == [1.0, 2.0]
+    assert values[best_quarter("fcd", values)].tolist() == [1.0, 2.0]
+    with_nan = np.array([np.nan, *values])
+    assert with_nan[best_quarter("val_accuracy", with_nan)].tolist() == [7.0, 8.0]
 
 
 def test_predictions_are_deterministic_and_fast_path_matches_sklearn(data, surrogate):

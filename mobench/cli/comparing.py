@@ -282,7 +282,8 @@ def run_surrogate(args: argparse.Namespace) -> int:
     fid = document["fidelity"]
     print(f"{suite.name} surrogate ({fid['family']}) of {path}: {fid['configs']} ok configs, "
           f"{fid['folds']}-fold CV grouped by config")
-    print(table(["objective", "rho final", "R2 final", "rho mean", "R2 mean", "repeat rho"],
+    print(table(["objective", "rho final", "R2 final", "rho mean", "R2 mean", "repeat rho",
+                 "rho best 1/4", "repeat rho best 1/4"],
                 fidelity_rows(document)))
     print(f"infeasible regions: {document['infeasible']['model']}")
     return save_document(out, document) if changed or added else 0

@@ -154,7 +154,8 @@ def fidelity_rows(document: dict[str, Any]) -> list[list[str]]:
         return "-" if v is None else f"{v:.3f}"
 
     return [[name, f(s["rho_final"]), f(s["r2_final"]), f(s["rho_mean"]), f(s["r2_mean"]),
-             f(s.get("repeat_rho"))]
+             f(s.get("repeat_rho")), f(s.get("rho_best_quarter")),
+             f(s.get("repeat_rho_best_quarter"))]
             for name, s in document["fidelity"]["objectives"].items()]
 
 def run_all(surrogate: Surrogate, objectives: tuple[Objective, ...], noise: str,

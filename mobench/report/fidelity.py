@@ -3,8 +3,8 @@ multi-fidelity strategies how many configurations reached each rung.
 
 Read from a comparison document: `problem.fidelity` (`mobench.compare.surrogate_fidelity`:
 {"family", "configs", "folds", "objectives": {name: {"rho_final", "r2_final", "rho_mean",
-"r2_mean", "repeat_rho"}}}) and each run's `rungs` ({epoch: trials recorded there}) and
-`epochs` (the epoch each trial reached).
+"r2_mean", "repeat_rho", "rho_best_quarter", "repeat_rho_best_quarter"}}}) and each run's
+`rungs` ({epoch: trials recorded there}) and `epochs` (the epoch each trial reached).
 """
 
 from __future__ import annotations
@@ -24,14 +24,17 @@ def fidelity_table(problem: dict[str, Any]) -> Table | None:
     if not isinstance(objectives, dict) or not objectives:
         return None
     rows = [[str(name)] + [fmt("", number(s.get(k))) for k in
-                           ("rho_final", "r2_final", "rho_mean", "r2_mean", "repeat_rho")]
+                           ("rho_final", "r2_final", "rho_mean", "r2_mean", "repeat_rho",
+                            "rho_best_quarter", "repeat_rho_best_quarter")]
             for name, s in objectives.items() if isinstance(s, dict)]
     return Table(["objective", "Spearman rho (final epoch)", "R^2 (final)", "rho (mean over "
-                  "epochs)", "R^2 (mean)", "rho between two seeds"], rows,
+                  "epochs)", "R^2 (mean)", "rho between two seeds", "rho, best quarter",
+                  "two seeds, best quarter"], rows,
                  caption=f"Surrogate fidelity: {fidelity.get('family', '?')} regressors, "
                  f"{fidelity.get('folds', '?')}-fold cross-validation grouped by config over "
                  f"{fidelity.get('configs', '?')} measured configs (out-of-fold predictions); "
-                 "the two-seed rho is the ceiling measurement noise puts on any model.")
+                 "the two-seed rho is the ceiling measurement noise puts on any model; the best "
+                 "quarter is the quarter of configs best by that objective, where fronts are.")
 
 
 def rung_table(doc: dict[str, Any]) -> Table | None:
