@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mobench.conditions import check_conditions
 from mobench.errors import UsageError, unknown_name
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -25,7 +26,7 @@ MODEL_SPEC = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 REQUIRED = {"name": str, "version": int, "model": str}
 OPTIONAL = {
     "description": str, "dataset": str, "epochs": int, "batch_size": int,
-    "objectives": list, "variants": dict, "grid": dict, "space": dict,
+    "objectives": list, "variants": dict, "grid": dict, "space": dict, "conditions": dict,
 }
 
 
@@ -45,6 +46,8 @@ class Suite:
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     grid: dict[str, list[Any]] = field(default_factory=dict)  # finite grid for strategy `grid`
     space: dict[str, list[Any]] = field(default_factory=dict)  # search restricted to these values
+    # hps used only for some values of another: {child: {parent: [values]}} (mobench.conditions)
+    conditions: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
     def hypermodel(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10):
         """Instantiate the suite's keras-tuner HyperModel for the dataset's shape."""
@@ -220,6 +223,11 @@ def parse_suite(path: Path) -> Suite:
         for name, values in doc.get(table, {}).items():
             if not isinstance(values, list) or not values:
                 raise UsageError(f"{path}: {table}.{name}: expected a non-empty list of values")
+    if "conditions" in doc:
+        try:
+            doc["conditions"] = check_conditions(doc["conditions"], "conditions")
+        except ValueError as exc:
+            raise UsageError(f"{path}: {exc}") from None
     if not SAFE_NAME.fullmatch(doc["name"]):  # it names result files and report headings
         raise UsageError(f"{path}: name: suite name {doc['name']!r} is not allowed; use 1-100 "
                          "letters, digits, '.', '_' or '-', starting with a letter or digit")
