@@ -226,10 +226,14 @@ def test_empty_folder_and_missing_default_exit_2(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("argv, message", [
     (["does/not/exist"], "does/not/exist: no such file or folder"),
     ([str(FIXTURES), "--format", "pdf"], "unknown report format 'pdf'; valid formats: html, md"),
+    ([str(FIXTURES), "--out", str(FIXTURES / "runs" / "tune-mnist-mlp-3obj.json")],
+     "tune-mnist-mlp-3obj.json is a file; give a folder"),
 ])
 def test_usage_errors(capsys, argv, message):
     assert report(argv) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "reading" not in err  # refused before any reading
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_one_hardware_no_hardware_section_and_odd_names_plot(tmp_path):
@@ -345,6 +349,8 @@ def test_hardware_comparison_of_two_machines_end_to_end(tmp_path, capsys):
     assert "| cpu-test-laptop-8c | 1 | cpu-test-desktop-16c | 80 k/s | 0.5× | 1.6 ms | 2× |" \
         in section
     assert "Software versions differ" not in section
+    # the chart names its baseline: the hardware the ratios are relative to
+    assert "Speed per workload relative to cpu-test-desktop-16c, log scale." in section
     html = (tmp_path / "report.html").read_text()
     assert parse(html).text.count("Hardware comparison") >= 1
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mobench.report import plots
+from mobench.report import bars
 from mobench.report.formats import MISSING, fmt, present, short_commit
 from mobench.report.load import Results
 from mobench.report.render import Cell, Figure, Section, Table, Text
@@ -128,7 +128,7 @@ def hardware(results: Results) -> Section | None:
                         highlight=marks))
     blocks.append(Table(["workload", "fastest hardware", "speedup over slowest", "measured on"],
                         hm.fastest(), caption="Fastest hardware per workload"))
-    blocks.append(Figure(plots.ratio_bars(
+    blocks.append(Figure(bars.ratio_bars(
         pd.DataFrame(ratios).T, f"Speed relative to {baseline} (the baseline, 1×; higher is "
         "faster): throughput, else 1 / step time", baseline),
         "hardware speed ratios", f"Speed per workload relative to {baseline}, log scale."))

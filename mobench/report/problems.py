@@ -49,19 +49,20 @@ def comparison_spec(document: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def problem_source(problem: dict[str, Any]) -> str:
-    """What the strategies ran on, short: 'live on digits, 10 epochs', 'surrogate of
-    mnist-cnn-digits-curves.csv', 'table mnist-mlp-digits.csv'."""
+    """What the strategies ran on, short: 'trained live on digits, 10 epochs', 'on a surrogate
+    of mnist-cnn-digits-curves.csv', 'on table mnist-mlp-digits.csv'."""
     if problem.get("live"):
         data = problem.get("dataset") if isinstance(problem.get("dataset"), dict) else {}
         epochs = f", {epochs_phrase(problem['epochs'])}" if number(problem.get("epochs")) else ""
         return f"trained live on {data.get('name', '?')}{epochs}"
     table = Path(str(problem.get("table", "?"))).name
-    return f"surrogate of {table}" if problem.get("kind") == "surrogate" else f"table {table}"
+    return f"on a surrogate of {table}" if problem.get("kind") == "surrogate" \
+        else f"on table {table}"
 
 
 def comparison_title(document: dict[str, Any]) -> str:
-    """'mnist-mlp: accuracy ↑, training time ↓ on table mnist-mlp-digits.csv, 30 trials x 10
-    seeds'."""
+    """'mnist-mlp: accuracy ↑, training time ↓ on table mnist-mlp-digits.csv, 30 trials,
+    10 seeds'."""
     problem = document.get("problem") if isinstance(document.get("problem"), dict) else {}
     budget = number(document.get("budget"))
     seeds = number(document.get("seeds"))
@@ -69,7 +70,7 @@ def comparison_title(document: dict[str, Any]) -> str:
         f"{budget:g} trials" if budget is not None else "",
         f"{seeds:g} seeds" if seeds is not None else "") if part)
     seconds = number(problem.get("budget_seconds"))
-    return (f"{document.get('suite')}: {objectives_phrase(comparison_spec(document))} on "
+    return (f"{document.get('suite')}: {objectives_phrase(comparison_spec(document))} "
             f"{problem_source(problem)}" + (f", {runs}" if runs else "")
             + (f", {seconds:g} training seconds each" if seconds else ""))
 

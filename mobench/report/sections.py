@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mobench.report import plots
+from mobench.report import bars, plots
 from mobench.report.formats import MISSING, fmt, present, short_commit
 from mobench.report.load import Results
 from mobench.report.render import Figure, Heading, Section, Table, Text
@@ -128,7 +128,7 @@ def profiles(results: Results) -> Section | None:
             if agg["peak_pct"].notna().any():
                 panels.append(("peak_pct", "achieved FLOP/s, % of measured matmul peak", None,
                                False))
-            png = plots.grouped_bars(agg, panels, "where", "mode")
+            png = bars.grouped_bars(agg, panels, "where", "mode")
             blocks.append(Figure(png, f"profile of suite {suite}",
                                  f"Suite {suite}: eager / graph / XLA per configuration and "
                                  "hardware (median over runs; failed modes not drawn)."))
