@@ -219,3 +219,22 @@ def test_html_of_the_summary_wraps_configs_under_their_values(tmp_path):
     row = summary.index("<td>80.0%</td>")
     note = summary.index('<tr class="note"><td colspan="4">')
     assert row < note and "num_layers=1, units_0=64" in parse(summary[note:]).text[1]
+
+
+def test_comparison_fields_of_the_new_statistics_are_read_or_ignored(tmp_path):
+    doc = copy.deepcopy(COMPARISON)
+    doc["normalisation"]["primary"] = "front"
+    for run in doc["runs"]:
+        run["hypervolume_box"] = [min(1.0, 1.2 * v) for v in run["hypervolume"]]
+    final = max(f["budget"] for f in doc["final"])
+    for f in doc["final"]:
+        for t in f["tests"]:
+            t.update(a12=0.81, a12_ci=[0.6, 0.95], method="exact")
+            if f["budget"] == final and {t["a"], t["b"]} == {"nsga2", "random"}:
+                t.update(p_holm=0.01, significant=True, better="nsga2")
+    write(tmp_path / "c.json", doc)
+    assert report([str(tmp_path / "c.json"), "--out", str(tmp_path / "out"),
+                   "--format", "md"]) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "normalised to the reference front (front) hypervolume" in section(md, "Summary")
+    assert "random (p=0.01, A12 0.81, nsga2 better)" in section(md, "Your strategy comparisons")

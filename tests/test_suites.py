@@ -119,7 +119,7 @@ def test_space_summary_counts_finite_grids_and_flags_continuous_ranges():
 
 
 def test_conditions_hide_what_the_model_does_not_use():
-    from mobench.conditions import active_params
+    from mobench.display import active_params
 
     suite = get_suite("mnist-mlp")
     config = {"num_layers": 1, "units_0": 64, "units_1": 192, "units_2": 224, "dropout": 0.1}

@@ -13,6 +13,9 @@ Schema read here (mobench.compare.protocol.comparison_document, schema_version 1
      "final": [{"budget", "strategy", "median", "iqr", "rank",
                 "tests": [{"a", "b", "p", "p_holm", "significant", "better"}]}]}
 
+Fields other versions add are read when present and ignored otherwise: `a12` (shown beside
+a significant test), `a12_ci` and `method` in tests, a run's `hypervolume_box`, and
+`normalisation.primary` (which hypervolume is the primary one; `report.problems.hv_scale`).
 The loader's one row per run comes from `mobench.report.rows.comparison_rows`; the section
 below reads the rest.
 """

@@ -149,7 +149,7 @@ def tuning_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
     """One row per trial: measured objective values only (placeholders never stored); a trial
     stopped early carries the values it had at `stopped_at_epoch`; hyperparameters the config
     does not use (the document's `conditions`) are left out."""
-    from mobench.conditions import active_params
+    from mobench.display import active_params
 
     spec = objective_spec(document)
     front = set(document.get("pareto_front") or ())

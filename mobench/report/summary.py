@@ -196,6 +196,6 @@ def best_strategy(doc: dict[str, Any]) -> list[str] | None:
                      + (f", p = {p:.2g}" if p is not None else ""))
     else:
         vs_random = MISSING
-    scale, share = hv_scale(doc)
+    _, share = hv_scale(doc)
     value = f"{best_median:.3g}" + ("" if share or best_median <= 1 else " (not a share)")
     return [names, f"{value} after {budget:.0f} trials", verdict, vs_random]

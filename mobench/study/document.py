@@ -102,8 +102,7 @@ def tuning_document(study, *, suite, strategy: str, objectives: tuple[Objective,
 def front_rows(document: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of the Pareto front for the terminal; a hyperparameter the config does
     not use (`conditions`: units_2 with num_layers 1) shows as '-'."""
-    from mobench.conditions import active_params
-    from mobench.display import objective_value
+    from mobench.display import active_params, objective_value
 
     names = [o["name"] for o in document["objectives"]]
     front = set(document["pareto_front"])
