@@ -45,6 +45,8 @@ def shipped_benchmarks(tmp_path: Path, scale_throughput: float, method: str | No
 
 def test_reference_is_folded_badged_compared_and_optional(tmp_path, capsys):
     results = shipped_benchmarks(tmp_path, 2.0, None)  # measured as the reference was
+    shipped = copy.deepcopy(COMPARISON)  # a shipped comparison: its tables badged too
+    write(results / "reference" / "comparisons" / "c.json", shipped)
     assert report([str(results), "--out", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
     assert "reading " in err and " files under " in err  # progress while loading
@@ -52,6 +54,7 @@ def test_reference_is_folded_badged_compared_and_optional(tmp_path, capsys):
     md = (tmp_path / "out" / "report.md").read_text()
     ref_html = html[html.index('<section id="reference"'):html.index('<section id="provenance"')]
     assert ref_html.index("<details>") < ref_html.index("<table>")  # folded
+    assert 'details class="inner"' in ref_html and "median HV" in ref_html
     # every row of every reference table carries the badge
     for table in ref_html.split("<tbody>")[1:]:
         rows = table.split("</tbody>")[0].count("<tr")

@@ -9,6 +9,7 @@ the reference benchmark is compared with your runs only where both were measured
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from mobench.report.formats import MISSING, fmt, short_commit
@@ -31,8 +32,23 @@ def reference(results: Results) -> Section | None:
     blocks += benchmarks(results, ref)
     blocks += surrogates(ref)
     blocks += documents(results, ref)
-    return Section("Reference results", "reference", blocks, collapsed=True,
+    return Section("Reference results", "reference", badged(blocks), collapsed=True,
                    lead=f"{len(ref.documents)} documents shipped with mobench")
+
+
+def badged(blocks: list) -> list:
+    """The blocks with a reference badge on the first cell of every table row (folded ones
+    too), so no reference number can be read as yours."""
+    out = []
+    for b in blocks:
+        if isinstance(b, Table):
+            rows = [[c if isinstance(c, Cell) and c.badge else Cell(str(c), BADGE), *rest]
+                    for c, *rest in b.rows]
+            b = replace(b, rows=rows)
+        elif isinstance(b, Details):
+            b = replace(b, blocks=badged(list(b.blocks)))
+        out.append(b)
+    return out
 
 
 def comparisons(ref: Results) -> list:
@@ -50,8 +66,9 @@ def comparisons(ref: Results) -> list:
         doc = ref.documents[source]
         best = best_strategy(doc) or [MISSING] * 4
         rows.append([Cell(title, BADGE), *best])
-        folds.append(Details(title + repeats_note(ref, source), document_blocks(
-            source, doc, frame[frame["source"] == source], title, repeats_note(ref, source))))
+        blocks = document_blocks(source, doc, frame[frame["source"] == source], title,
+                                 repeats_note(ref, source))
+        folds.append(Details(title + repeats_note(ref, source), blocks[1:]))  # no 2nd title
     return [Heading("Strategy comparisons (reference)"),
             Table(["problem", "best strategy", "median HV at the final budget",
                    "significant (Holm, α = 0.05)", "vs random"], rows, fit=True,
