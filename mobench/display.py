@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from mobench.records import ModeProfile, ProfileRecord
 
@@ -120,3 +121,36 @@ def evaluation_summary(record) -> str:
     if record.peak_memory_reason:
         lines.append(f"peak memory unavailable ({record.peak_memory_reason})")
     return "\n".join(lines)
+
+
+# --- conditional hyperparameters -------------------------------------------------------------
+#
+# A static search space declares every hyperparameter whatever the others are (the MLP's
+# `units_2` exists when `num_layers` is 1, and is ignored). A suite's `[conditions]` table says
+# which ones depend on another, in keras-tuner's terms (`conditional_scope(parent_name,
+# parent_values)`): `units_2 = { num_layers = [3] }`. Displays (tune's front, the report) leave
+# inactive values out; stored documents keep every sampled value and the conditions beside them.
+
+Conditions = Mapping[str, Mapping[str, list[Any]]]  # child -> {parent: values it is used for}
+
+
+def is_active(name: str, params: Mapping[str, Any], conditions: Conditions) -> bool:
+    """Whether `name` is used in this config: every parent it depends on takes one of the
+    listed values and is itself active (a missing parent leaves it shown)."""
+    parents = conditions.get(name) or {}
+    for parent, values in parents.items():
+        if parent not in params:
+            continue
+        if params[parent] not in values or not is_active(parent, params, {
+                k: v for k, v in conditions.items() if k != name}):
+            return False
+    return True
+
+
+def active_params(params: Mapping[str, Any] | None, conditions: Conditions | None
+                  ) -> dict[str, Any]:
+    """The config without its inactive hyperparameters."""
+    params = dict(params or {})
+    if not conditions:
+        return params
+    return {k: v for k, v in params.items() if is_active(k, params, conditions)}

@@ -28,7 +28,20 @@ class FatalError(MobenchError):
     """Nothing sensible can continue: abort the run."""
 
 
+def plural(kind: str) -> str:
+    """English plural of a short noun phrase: strategy -> strategies, sampler of x ->
+    samplers of x, mode -> modes."""
+    head, of, tail = kind.partition(" of ")
+    if head.endswith("y") and head[-2:-1] not in tuple("aeiou"):
+        head = head[:-1] + "ies"
+    elif head.endswith(("s", "x", "ch", "sh")):
+        head += "es"
+    else:
+        head += "s"
+    return head + of + tail
+
+
 def unknown_name(kind: str, name: object, valid: Iterable[str]) -> UsageError:
     """A UsageError for an unknown name that lists the valid ones."""
     choices = ", ".join(sorted(valid))
-    return UsageError(f"unknown {kind} {name!r}; valid {kind}s: {choices}")
+    return UsageError(f"unknown {kind} {name!r}; valid {plural(kind)}: {choices}")

@@ -25,7 +25,7 @@ MODEL_SPEC = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 REQUIRED = {"name": str, "version": int, "model": str}
 OPTIONAL = {
     "description": str, "dataset": str, "epochs": int, "batch_size": int,
-    "objectives": list, "variants": dict, "grid": dict, "space": dict,
+    "objectives": list, "variants": dict, "grid": dict, "space": dict, "conditions": dict,
 }
 
 
@@ -45,6 +45,10 @@ class Suite:
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     grid: dict[str, list[Any]] = field(default_factory=dict)  # finite grid for strategy `grid`
     space: dict[str, list[Any]] = field(default_factory=dict)  # search restricted to these values
+    # hps used only for some values of another: {child: {parent: [values]}}, keras-tuner's
+    # conditional_scope(parent_name, parent_values); displays hide inactive ones
+    # (mobench.display.active_params), documents keep every sampled value
+    conditions: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
     def hypermodel(self, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10):
         """Instantiate the suite's keras-tuner HyperModel for the dataset's shape."""
@@ -220,6 +224,11 @@ def parse_suite(path: Path) -> Suite:
         for name, values in doc.get(table, {}).items():
             if not isinstance(values, list) or not values:
                 raise UsageError(f"{path}: {table}.{name}: expected a non-empty list of values")
+    if "conditions" in doc:
+        try:
+            doc["conditions"] = check_conditions(doc["conditions"], "conditions")
+        except ValueError as exc:
+            raise UsageError(f"{path}: {exc}") from None
     if not SAFE_NAME.fullmatch(doc["name"]):  # it names result files and report headings
         raise UsageError(f"{path}: name: suite name {doc['name']!r} is not allowed; use 1-100 "
                          "letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -228,6 +237,25 @@ def parse_suite(path: Path) -> Suite:
                          "e.g. model = \"mobench.models.mlp:MLP\"")
     doc["objectives"] = tuple(doc.get("objectives", Suite.objectives))
     return Suite(path=display_path(path), **doc)
+
+
+def check_conditions(table: Any, where: str) -> dict[str, dict[str, list[Any]]]:
+    """A `[conditions]` table as {child: {parent: [values]}}; ValueError naming the entry."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: expected a table of {{parent = [values]}} tables")
+    out: dict[str, dict[str, list[Any]]] = {}
+    for child, parents in table.items():
+        if not isinstance(parents, dict) or not parents:
+            raise ValueError(f"{where}.{child}: expected {{parent = [values]}}, e.g. "
+                             "units_2 = { num_layers = [3] }")
+        for parent, values in parents.items():
+            if not isinstance(values, list) or not values:
+                raise ValueError(f"{where}.{child}.{parent}: expected a non-empty list of the "
+                                 f"values of {parent} for which {child} is used")
+            if parent == child:
+                raise ValueError(f"{where}.{child}: a hyperparameter cannot depend on itself")
+        out[str(child)] = {str(p): list(v) for p, v in parents.items()}
+    return out
 
 
 def display_path(path: Path) -> str:

@@ -1,11 +1,12 @@
 """The report in a real browser: headless Chromium renders the fixtures' report.
 
 Checked: no console errors, every <img> decodes (naturalWidth > 0), the summary is the first
-section, the provenance table is inside a closed <details>. The page ships without scripts;
-the test injects a probe into a copy: one script at the top of <head> that records uncaught
-errors, one at the end of <body> that writes its findings into a <pre> read back with
---dump-dom. Skipped, with the reason, when `chromium` is not on PATH (CI installs it:
-.ci/run).
+section, the provenance table is inside a closed <details>; and, for the Quick start's
+results at 1280x800, that nothing in the summary scrolls sideways and that everything before
+the folded reference section fits in 8 screens. The page ships without scripts; the test
+injects a probe into a copy: one script at the top of <head> that records uncaught errors,
+one at the end of <body> that writes its findings into a <pre> read back with --dump-dom.
+Skipped, with the reason, when `chromium` is not on PATH (CI installs it: .ci/run).
 """
 
 from __future__ import annotations
@@ -49,6 +50,32 @@ window.addEventListener('load', function () {
 });
 </script>"""
 CONSOLE = re.compile(r"Uncaught|ERROR:CONSOLE|:CONSOLE\(\d+\)")
+# layout at the window's size: the page's and the summary's widths, how far each table of the
+# summary would scroll sideways, and where the reference section starts
+LAYOUT = """<script>
+window.addEventListener('load', function () {
+  var summary = document.getElementById('summary');
+  var reference = document.getElementById('reference');
+  var wraps = summary ? Array.prototype.slice.call(summary.querySelectorAll('.table-wrap')) : [];
+  var top = function (e) { return e.getBoundingClientRect().top + window.scrollY; };
+  var out = {inner_width: window.innerWidth, inner_height: window.innerHeight,
+             page_width: document.documentElement.scrollWidth,
+             summary_width: summary ? summary.scrollWidth : null,
+             summary_client: summary ? summary.clientWidth : null,
+             summary_right: summary ? summary.getBoundingClientRect().right : null,
+             table_overflow: wraps.map(function (w) { return w.scrollWidth - w.clientWidth; }),
+             tables: wraps.length,
+             before_reference: reference ? top(reference) : null,
+             height: document.documentElement.scrollHeight};
+  var pre = document.createElement('pre');
+  pre.id = 'mobench-probe';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+SCREEN = (1280, 800)
+QUICKSTART = Path(__file__).parent / "fixtures" / "quickstart" / "results"
+SHIPPED = Path(__file__).resolve().parents[1] / "results"
 
 
 def chromium(page: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
@@ -59,12 +86,12 @@ def chromium(page: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
         capture_output=True, text=True, timeout=180)
 
 
-def probe(html: str, tmp: Path) -> tuple[dict, list[str]]:
+def probe(html: str, tmp: Path, script: str = PROBE, *args: str) -> tuple[dict, list[str]]:
     """The probe's findings and the console-error lines of Chromium's log."""
     page = tmp / "probed.html"
     page.write_text(html.replace("<head>", "<head>" + ERRORS, 1)
-                    .replace("</body>", PROBE + "</body>", 1))
-    done = chromium(page, tmp, "--dump-dom")
+                    .replace("</body>", script + "</body>", 1))
+    done = chromium(page, tmp, "--dump-dom", *args)
     assert done.returncode == 0, done.stderr[-2000:]
     found = re.search(r'<pre id="mobench-probe">(.*?)</pre>', done.stdout, re.S)
     assert found, f"the probe did not run: {done.stdout[-500:]} {done.stderr[-1500:]}"
@@ -102,3 +129,49 @@ def test_the_probe_sees_broken_images_and_errors(report_html, tmp_path):
     found, console = probe(broken, tmp_path)
     assert len(found["broken"]) == 1 and found["errors"]
     assert console  # Chromium logged the uncaught error too
+
+
+def layout(html: str, tmp: Path) -> dict:
+    found, console = probe(html, tmp, LAYOUT, f"--window-size={SCREEN[0]},{SCREEN[1]}")
+    assert console == [] and found["inner_width"] == SCREEN[0]
+    return found
+
+
+@pytest.fixture(scope="module")
+def quickstart_html(tmp_path_factory) -> tuple[Path, str]:
+    """The report the Quick start writes: its profile, tuning run and comparison (a real run,
+    kept in tests/fixtures/quickstart) with the reference data shipped in results/."""
+    out = tmp_path_factory.mktemp("quickstart")
+    build_report([QUICKSTART, SHIPPED], out, formats=["html"])
+    return out, (out / "report.html").read_text()
+
+
+def test_quickstart_summary_fits_1280_and_comes_before_8_screens(quickstart_html, tmp_path):
+    out, html = quickstart_html
+    found = layout(html, tmp_path)
+    assert found["tables"] >= 2  # the configurations to pick, the best strategy
+    assert found["page_width"] <= SCREEN[0]
+    assert found["summary_width"] <= found["summary_client"]
+    assert found["summary_right"] <= SCREEN[0]
+    assert max(found["table_overflow"]) <= 0  # no table of the summary scrolls sideways
+    assert found["before_reference"] is not None  # the reference data is there, folded
+    assert found["before_reference"] <= 8 * SCREEN[1], found
+    shot = out / "top.png"  # what a reader sees first
+    done = chromium(out / "report.html", tmp_path, f"--window-size={SCREEN[0]},{SCREEN[1]}",
+                    f"--screenshot={shot}")
+    assert done.returncode == 0 and shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_long_config_wraps_in_the_summary(tmp_path):
+    """A config of many long values (1000+ px on one line) wraps under its objective values."""
+    doc = json.loads((FIXTURES / "runs" / "tune-mnist-mlp-3obj.json").read_text())
+    params = {f"hyperparameter_number_{k}": f"a_long_categorical_value_{k}" * 2
+              for k in range(12)}
+    for t in doc["trials"]:
+        t["params"] = {**t["params"], **params}
+    (tmp_path / "tune.json").write_text(json.dumps(doc))
+    build_report([tmp_path / "tune.json"], tmp_path / "out", formats=["html"])
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert len(" ".join(f"{k}={v}" for k, v in params.items())) > 600  # chars
+    found = layout(html, tmp_path)
+    assert found["page_width"] <= SCREEN[0] and max(found["table_overflow"]) <= 0

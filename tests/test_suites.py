@@ -44,6 +44,10 @@ def test_unknown_suite_lists_the_valid_ones():
     (GOOD.replace("version = 2", 'version = "two"'), "version: expected int"),
     (GOOD.replace("version = 2", "version = 0"), "version: must be positive"),
     ("epochs = -1\n" + GOOD, "epochs: must be positive"),
+    (GOOD + "[conditions]\nunits_1 = 2\n", r"conditions\.units_1: expected \{parent"),
+    (GOOD + "[conditions]\nunits_1 = { num_layers = [] }\n",
+     r"conditions\.units_1\.num_layers: expected a non-empty list"),
+    (GOOD + "[conditions]\nunits_1 = { units_1 = [2] }\n", "cannot depend on itself"),
 ])
 def test_malformed_suite_files_name_file_and_key(tmp_path, text, message):
     path = write(tmp_path, text)
@@ -112,3 +116,35 @@ def test_space_summary_counts_finite_grids_and_flags_continuous_ranges():
     assert space_summary(Finite()) == {
         "hyperparameters": ["a", "units", "b", "c", "dropout"], "configs": 3 * 16 * 2 * 2 * 6}
     assert space_summary(Continuous())["configs"] is None
+
+
+def test_conditions_hide_what_the_model_does_not_use():
+    from mobench.display import active_params
+
+    suite = get_suite("mnist-mlp")
+    config = {"num_layers": 1, "units_0": 64, "units_1": 192, "units_2": 224, "dropout": 0.1}
+    assert active_params(config, suite.conditions) == {"num_layers": 1, "units_0": 64,
+                                                       "dropout": 0.1}
+    assert set(active_params({**config, "num_layers": 2}, suite.conditions)) == {
+        "num_layers", "units_0", "units_1", "dropout"}
+    assert active_params({**config, "num_layers": 3}, suite.conditions) == {
+        **config, "num_layers": 3}
+    assert active_params({"units_2": 5}, suite.conditions) == {"units_2": 5}  # no parent: shown
+    # a chain: c depends on b, which is inactive, so c is too
+    chain = {"b": {"a": [1]}, "c": {"b": [7]}}
+    assert active_params({"a": 0, "b": 7, "c": 3}, chain) == {"a": 0}
+
+
+@pytest.mark.parametrize("name", ["mnist-mlp", "mnist-cnn"])
+def test_shipped_conditions_name_hyperparameters_of_the_model(name):
+    import keras_tuner as kt
+
+    suite = get_suite(name)
+    space = kt.HyperParameters()
+    suite.hypermodel().build(space)
+    assert suite.conditions
+    for child, parents in suite.conditions.items():
+        assert child in space.values and set(parents) <= set(space.values)
+        for parent, values in parents.items():
+            for value in values:  # every listed value is one the parent can take
+                suite.hyperparameters(suite.hypermodel(), values={parent: value})

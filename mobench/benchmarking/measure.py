@@ -47,6 +47,7 @@ def figures(record: ProfileRecord, mode: ModeProfile) -> dict[str, Any]:
     }
     if mode.peak_memory_bytes is not None:
         out["peak_memory_bytes"] = mode.peak_memory_bytes
+        out["peak_memory_method"] = mode.peak_memory_method  # the report compares like only
     else:
         out["peak_memory_reason"] = mode.peak_memory_reason
     if record.flops.get("train_per_sample") is not None:

@@ -25,12 +25,16 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
                    help="which files to write, comma separated (default html,md)")
     r.add_argument("--strict", action="store_true",
                    help="any unreadable file is an error: exit 2 and write nothing")
+    r.add_argument("--no-reference", dest="reference", action="store_false",
+                   help="leave out the reference data shipped with mobench (replay tables, "
+                   "surrogates, reference comparisons and benchmarks): your runs only")
     return r
 
 
 def run_report(args: argparse.Namespace) -> int:
     """Write the report; 0 when every file was read, 1 when some were skipped."""
-    from mobench.report.build import build_report
+    from mobench.cli.output import check_output, log
+    from mobench.report.build import build_report, check_formats
 
     paths = list(args.paths) or [DEFAULT_RESULTS]
     if not args.paths and not DEFAULT_RESULTS.exists():
@@ -38,8 +42,11 @@ def run_report(args: argparse.Namespace) -> int:
         from mobench.report.build import EMPTY_HINT
 
         raise UsageError(f"no mobench results under {DEFAULT_RESULTS}/: {EMPTY_HINT}")
+    check_formats(args.format.split(","))  # bad input before any reading
+    check_output(args.out, "--out", folder=True)
     outcome = build_report(
         paths, args.out, formats=args.format.split(","), strict=args.strict,
+        reference=args.reference, on_line=log,
         on_problem=lambda p: print(f"mobench: skipped {p.path}: {p.reason}", file=sys.stderr))
     for path in outcome.written:
         print(f"wrote {path}")

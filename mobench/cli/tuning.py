@@ -82,7 +82,10 @@ def _tune_report(args, spec, study, suite, objectives, info: dict, status: int) 
         constraints=list(spec.constraints), seed=spec.seed, epochs=info["epochs"],
         dataset=info["dataset"], provenance=info["provenance"])
     headers, rows = front_rows(document)
-    print(f"Pareto front of study {spec.study!r}: {len(rows)} of {len(document['trials'])} trials")
+    epochs = document["epochs"]
+    print(f"Pareto front of study {spec.study!r}: {len(rows)} of {len(document['trials'])} "
+          f"trials, each trained {epochs} epoch{'s' if epochs != 1 else ''}"
+          + (" (trials stopped early are not members)" if document.get("rungs") else ""))
     print(table(headers, rows))
     if save_document(args.json, document):
         return 1

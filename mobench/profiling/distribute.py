@@ -27,6 +27,11 @@ def choose(mode: str, devices: Sequence[str] | None = None) -> tuple[Any, dict[s
         strategy = tf.distribute.MirroredStrategy(gpus)
         return strategy, {"requested": mode, "strategy": "MirroredStrategy",
                           "replicas": strategy.num_replicas_in_sync, "devices": gpus}
-    note = (f"{len(gpus)} GPU visible: one device" if mode == "mirrored" else "disabled")
+    note = gpus_visible(len(gpus)) if mode == "mirrored" else "--distribute none"
     return None, {"requested": mode, "strategy": "none", "replicas": 1,
                   "devices": gpus[:1] or ["CPU"], "note": note}
+
+
+def gpus_visible(count: int) -> str:
+    """'no GPU visible', '1 GPU visible', '2 GPUs visible': why one device is used."""
+    return "no GPU visible" if count == 0 else f"{count} GPU{'s' if count > 1 else ''} visible"

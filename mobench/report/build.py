@@ -12,30 +12,50 @@ from mobench.report.load import Problem, Results, collect
 from mobench.report.render import Section, write_pages
 
 FORMATS = ("html", "md")
+PROGRESS_EVERY_S = 3.0  # plain progress lines (stderr not a terminal): at most one this often
 EMPTY_HINT = ("run `python -m mobench profile SUITE` or `python -m mobench tune SUITE` first "
               "(they write results/runs/*.json)")
 
 
-def section_builders() -> list[Callable[[Results], Section | None]]:
-    """The report's sections, in page order; a builder returns None when it has nothing."""
+def section_builders() -> list[tuple[Callable[[Results], Section | None], bool]]:
+    """The report's sections in page order, each with whether it reads all results (True) or
+    your runs only; a builder returns None when it has nothing."""
     from mobench.report.comparison import comparison
+    from mobench.report.hardware import hardware
     from mobench.report.pareto import pareto
-    from mobench.report.sections import (
-        evaluations,
-        hardware,
-        problems_section,
-        profiles,
-        provenance,
-    )
+    from mobench.report.reference import reference
+    from mobench.report.sections import evaluations, problems_section, profiles, provenance
     from mobench.report.summary import summary
 
-    # the answers first, the evidence after, where each number came from last
-    return [summary, problems_section, pareto, comparison, hardware, profiles, evaluations,
-            provenance]
+    # the answers first, then the evidence from your runs, the reference data folded after
+    # them, where each number came from last
+    return [(summary, True), (problems_section, True), (pareto, False), (comparison, False),
+            (hardware, False), (profiles, False), (evaluations, False), (reference, True),
+            (provenance, True)]
 
 
-def build_sections(results: Results) -> list[Section]:
-    return [s for build in section_builders() if (s := build(results)) is not None]
+def build_sections(results: Results, on_section: Callable[[], None] | None = None
+                   ) -> list[Section]:
+    """Every section that has something to show; `on_section()` after each section and each
+    comparison document (progress, `steps` in all)."""
+    from mobench.report.scope import own
+    from mobench.report.steps import reporting_steps
+
+    mine = own(results)
+    sections = []
+    with reporting_steps(on_section or (lambda: None)):
+        for build, everything in section_builders():
+            section = build(results if everything else mine)
+            if section is not None:
+                sections.append(section)
+            if on_section is not None:
+                on_section()
+    return sections
+
+
+def steps(results: Results) -> int:
+    """Progress units of a build: one per section, one per comparison document (its plots)."""
+    return len(section_builders()) + int(results.of_kind("comparison")["source"].nunique())
 
 
 @dataclass(frozen=True)
@@ -62,27 +82,57 @@ def check_formats(formats: Iterable[str]) -> list[str]:
 
 def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike, *,
                  formats: Sequence[str] = FORMATS, strict: bool = False,
-                 on_problem: Callable[[Problem], None] | None = None) -> Outcome:
+                 on_problem: Callable[[Problem], None] | None = None,
+                 reference: bool = True,
+                 on_line: Callable[[str], None] | None = None) -> Outcome:
     """Read `paths`, write the report into `out`.
 
     UsageError (exit 2, nothing written) for an empty result set, or for any skipped file
     under `strict`; otherwise skipped files are reported through `on_problem` and listed in
-    the report, and the rest renders.
+    the report, and the rest renders. `reference=False` leaves reference data out entirely;
+    `on_line` gets progress (files read, sections built: a bar on a terminal).
     """
+    from mobench.console import Progress
+    from mobench.report.scope import deduplicate, own
+
     formats = check_formats(formats)
-    results = collect(paths)
+    where = ", ".join(f"{p}/" if Path(p).is_dir() else str(p) for p in paths)
+    bar: list[Progress] = []
+
+    def read(done: int, total: int) -> None:
+        if not bar:
+            on_line(f"reading {total} files under {where}")
+            bar.append(Progress(total, "files", on_line=on_line, every_s=PROGRESS_EVERY_S))
+        bar[0].advance(done=done, line="files read")
+
+    try:
+        results = collect(paths, on_file=read if on_line else None)
+    finally:
+        for b in bar:
+            b.close()
     for problem in results.problems:
         if on_problem is not None:
             on_problem(problem)
-    where = ", ".join(f"{p}/" if Path(p).is_dir() else str(p) for p in paths)
+    if not reference:
+        results = own(results)
     if not results.documents:
         skipped = f" ({len(results.problems)} file(s) skipped, see above)" \
             if results.problems else ""
-        raise UsageError(f"no mobench results under {where}{skipped}: {EMPTY_HINT}")
+        left = " but reference data (--no-reference)" if not reference else ""
+        raise UsageError(f"no mobench results{left} under {where}{skipped}: {EMPTY_HINT}")
     if strict and results.problems:
         raise UsageError(f"{len(results.problems)} file(s) under {where} could not be read "
                          "(see above); --strict: no report written")
-    sections = build_sections(results)
-    subtitle = f"{len(results.documents)} documents from {where}"
+    results = deduplicate(results)
+    if on_line:
+        on_line(f"building the report from {len(results.documents)} documents")
+    with Progress(steps(results), "steps", on_line=on_line,
+                  every_s=PROGRESS_EVERY_S) as progress:
+        sections = build_sections(results, lambda: progress.advance(
+            line="sections and comparisons built"))
+    mine = len(results.documents) - len(results.reference)
+    subtitle = (f"{mine} of your documents" + (f" and {len(results.reference)} reference "
+                                               "documents" if results.reference else "")
+                + f" from {where}")
     written = write_pages(sections, Path(out), formats, subtitle=subtitle)
     return Outcome(written, results.problems, len(results.documents))

@@ -13,6 +13,9 @@ Schema read here (mobench.compare.protocol.comparison_document, schema_version 1
      "final": [{"budget", "strategy", "median", "iqr", "rank",
                 "tests": [{"a", "b", "p", "p_holm", "significant", "better"}]}]}
 
+Fields other versions add are read when present and ignored otherwise: `a12` (shown beside
+a significant test), `a12_ci` and `method` in tests, a run's `hypervolume_box`, and
+`normalisation.primary` (which hypervolume is the primary one; `report.problems.hv_scale`).
 The loader's one row per run comes from `mobench.report.rows.comparison_rows`; the section
 below reads the rest.
 """
@@ -26,8 +29,11 @@ import pandas as pd
 
 from mobench.report.formats import MISSING, fmt
 from mobench.report.load import Results
+from mobench.report.problems import comparison_title, hv_scale, unique_titles
 from mobench.report.render import Figure, Heading, Section, Table, Text
 from mobench.report.rows import FINAL, RUN_FIGURES, number, objective_spec
+from mobench.report.scope import repeats_note
+from mobench.report.steps import step_done
 
 BEST = ""  # median_attainment's key for the points of all runs together
 
@@ -44,43 +50,23 @@ def anytime_matrix(series: list[Any]) -> np.ndarray:
 
 
 def comparison(results: Results) -> Section | None:
+    """One subsection per comparison document of yours, each headed by its problem."""
     frame = results.of_kind("comparison")
     if frame.empty:
         return None
     blocks: list = []
-    for source, rows in frame.groupby("source", sort=True):
-        doc = results.documents[source]
-        blocks.extend(document_blocks(source, doc, rows))
-    ranks = rank_table({source: results.documents[source]
-                        for source in sorted(frame["source"].unique())})
-    if ranks is not None:
-        blocks.append(ranks)
-    return Section("Strategy comparison", "comparison", blocks)
+    for source, title in titled(results):
+        blocks.extend(document_blocks(source, results.documents[source],
+                                      frame[frame["source"] == source], title,
+                                      repeats_note(results, source)))
+    return Section("Your strategy comparisons", "comparison", blocks)
 
 
-def rank_table(documents: dict[str, dict[str, Any]]) -> Table | None:
-    """Average rank per strategy across problems (comparison documents) by the median
-    hypervolume at each one's final budget; strategies present in every problem only."""
-    from mobench.compare.indicators import average_ranks
-
-    medians: dict[str, dict[str, float]] = {}
-    for source, doc in documents.items():
-        final = [f for f in doc.get("final") or [] if isinstance(f, dict)
-                 and number(f.get("budget")) is not None and number(f.get("median")) is not None]
-        if final:
-            last = max(number(f["budget"]) for f in final)
-            medians[source] = {str(f.get("strategy")): number(f["median"]) for f in final
-                               if number(f["budget"]) == last}
-    if len(medians) < 2:
-        return None
-    common = sorted(set.intersection(*(set(m) for m in medians.values())))
-    if len(common) < 2:
-        return None
-    ranks = average_ranks({s: [m[s] for m in medians.values()] for s in common})
-    rows = [[s, f"{r:.2f}"] for s, r in sorted(ranks.items(), key=lambda item: item[1])]
-    return Table(["strategy", "average rank"], rows,
-                 caption=f"Average rank across {len(medians)} problems (1 = best; by median "
-                 "hypervolume at each problem's final budget; strategies run on all of them)")
+def titled(results: Results) -> list[tuple[str, str]]:
+    """(source, heading) of the comparison documents, headings distinct."""
+    sources = sorted(results.of_kind("comparison")["source"].unique())
+    titles = unique_titles([comparison_title(results.documents[s]) for s in sources], sources)
+    return list(zip(sources, titles, strict=True))
 
 
 def problem_phrase(problem: dict[str, Any]) -> str:
@@ -95,21 +81,19 @@ def problem_phrase(problem: dict[str, Any]) -> str:
             f"noise {problem.get('noise', MISSING)})")
 
 
-def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame) -> list:
+def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame, title: str,
+                    repeats: str = "") -> list:
     problem = doc.get("problem") if isinstance(doc.get("problem"), dict) else {}
     norm = doc.get("normalisation") if isinstance(doc.get("normalisation"), dict) else {}
-    names = ", ".join(f"{o.get('name')} ({str(o.get('direction'))[:3]})"
-                      for o in doc.get("objectives") or [])
-    scale = "as a fraction of the true front's" if norm.get(
-        "hypervolume_normalised_by_true_front") else "in normalised objective space"
+    scale, _ = hv_scale(doc)
     seconds = f", at most {problem['budget_seconds']:g} training seconds each" \
         if number(problem.get("budget_seconds")) else ""
     out: list = [
-        Heading(f"{doc.get('suite')}: {names or 'objectives not recorded'}"),
+        Heading(title),
         Text(f"{rows['strategy'].nunique()} strategies x {doc.get('seeds', MISSING)} seeds x "
              f"{doc.get('budget', MISSING)} trials{seconds}, {problem_phrase(problem)}; "
              f"hypervolume {scale}, reference point "
-             f"{norm.get('reference_point', MISSING)}; file {source}.")]
+             f"{norm.get('reference_point', MISSING)}; file {source}{repeats}.")]
     from mobench.report.fidelity import fidelity_table, rung_table
 
     out.extend(t for t in (fidelity_table(problem), rung_table(doc)) if t is not None)
@@ -148,6 +132,7 @@ def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame) -> lis
             "half of its seeds by the end of the budget; in grey the non-dominated points of "
             "all runs together."))
     out.extend(final_tables(doc, rows))
+    step_done()
     return out
 
 
@@ -256,11 +241,14 @@ def iqr(rows: pd.DataFrame) -> float | None:
 
 
 def significance(strategy: str, tests: Any) -> str:
-    """Significant pairwise differences, as 'other (p=..., winner better)'."""
+    """Significant pairwise differences, as 'other (p=..., A12 ..., winner better)' (the
+    effect size when the document has one)."""
     found = []
     for t in tests if isinstance(tests, list) else []:
         if isinstance(t, dict) and t.get("significant"):
             other = t.get("b") if t.get("a") == strategy else t.get("a")
+            a12 = number(t.get("a12"))
             found.append(f"{other} (p={fmt('', number(t.get('p_holm')))}, "
-                         f"{t.get('better')} better)")
+                         + (f"A12 {a12:.2f}, " if a12 is not None else "")
+                         + f"{t.get('better')} better)")
     return ", ".join(found) or "-"

@@ -63,6 +63,8 @@ class Results:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> document
     problems: list[Problem] = field(default_factory=list)
     reference: dict[str, str] = field(default_factory=dict)  # source -> why it is reference
+    # kept document -> older documents of identical settings left out (report.scope)
+    repeats: dict[str, list[str]] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> pd.DataFrame:
         return self.frame[self.frame["kind"] == kind]
@@ -79,13 +81,18 @@ def load_results(path: str | os.PathLike | Iterable[str | os.PathLike] = "result
     return results.frame
 
 
-def collect(paths: Iterable[str | os.PathLike]) -> Results:
-    """Load every `*.json` under `paths`; a path that does not exist is a UsageError."""
+def collect(paths: Iterable[str | os.PathLike],
+            on_file: Callable[[int, int], None] | None = None) -> Results:
+    """Load every `*.json` under `paths`; a path that does not exist is a UsageError.
+    `on_file(done, total)` after each file (progress)."""
     rows: list[dict[str, Any]] = []
     documents: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
     reference: dict[str, str] = {}
-    for file in json_files(paths):
+    files = list(json_files(paths))
+    for done, file in enumerate(files, 1):
+        if on_file is not None and done > 1:
+            on_file(done - 1, len(files))
         source = str(file)
         try:
             document = read_document(file)
@@ -107,6 +114,8 @@ def collect(paths: Iterable[str | os.PathLike]) -> Results:
         if why is not None:
             reference[source] = why
         rows.extend(new)
+    if on_file is not None and files:
+        on_file(len(files), len(files))
     return Results(make_frame(rows), documents, problems, reference)
 
 
@@ -124,13 +133,18 @@ def reference_reason(file: Path, document: dict[str, Any]) -> str | None:
       by `pytest --benchmark --benchmark-save=reference`), as the project's reference run in
       `results/benchmarks/<hardware-id>/` is;
     - anything under a `reference/` folder (`results/reference/comparisons/` ships the
-      project's strategy comparisons).
+      project's strategy comparisons);
+    - a surrogate fitted to a replay table (`results/surrogates/` ships the project's).
     """
     block = document.get("mobench") if isinstance(document.get("mobench"), dict) else {}
     if document.get("reference") is True or block.get("reference") is True:
         return "marked reference"
     if document.get("kind") in ("table", "curves") or "tables" in file.parent.parts[-1:]:
         return "replay table"
+    table = document.get("table") if isinstance(document.get("table"), dict) else {}
+    if document.get("kind") == "surrogate" and "tables" in Path(str(table.get("path", ""))
+                                                              ).parent.parts[-1:]:
+        return "surrogate of a replay table"
     if "reference" in file.parent.parts:
         return "reference result shipped with the project"
     name = file.stem.split("_", 1)

@@ -1,7 +1,9 @@
-"""Pareto fronts of tuning runs, per suite and objective set.
+"""Pareto fronts of tuning runs, per problem: suite, objective set, hardware, dataset, epochs.
 
-Runs of the same suite with the same objectives (names and directions), hardware and dataset
-are pooled; the pooled front is computed from measured values of feasible trials only.
+Runs of the same suite with the same objectives (names and directions), hardware, dataset and
+epochs are pooled; the pooled front is computed from measured values of feasible, fully trained
+trials only. Trials stopped early (a multi-fidelity strategy's, PRUNED) are plotted at the
+values they had when stopped, drawn as their epoch number, and are never front members.
 Infeasible trials appear as grey crosses where their values were measured; trials without a
 measured value for an axis are left out of that plot (documents never carry placeholders).
 """
@@ -15,6 +17,7 @@ from mobench.pareto import minimisation, nondominated_mask
 from mobench.report import plots
 from mobench.report.formats import MISSING, fmt, present
 from mobench.report.load import Results
+from mobench.report.problems import epochs_phrase, tuning_title
 from mobench.report.render import Figure, Heading, Section, Table, Text
 from mobench.report.rows import OBJ, PARAM
 
@@ -37,55 +40,66 @@ def pooled_front(trials: pd.DataFrame, spec) -> pd.Series:
 
 
 def pareto(results: Results) -> Section | None:
-    """One subsection per (suite, objectives, hardware, dataset) group of tuning runs."""
+    """One subsection per (suite, objectives, hardware, dataset, epochs) group of tuning runs."""
     frame = results.of_kind("tuning")
     if frame.empty:
         return None
     blocks: list = []
-    for (suite, spec, hw, dataset), trials in tuning_groups(frame):
-        blocks.extend(group_blocks(trials, suite, spec, hw, dataset))
-    return Section("Pareto fronts of tuning runs", "pareto", blocks)
+    for (suite, spec, hw, dataset, epochs), trials in tuning_groups(frame):
+        blocks.extend(group_blocks(trials, suite, spec, hw, dataset, epochs))
+    return Section("Pareto fronts of your tuning runs", "pareto", blocks)
 
 
 def tuning_groups(frame: pd.DataFrame):
-    """((suite, spec, hardware_id, dataset), trials) of the tuning rows, '?' where unknown."""
-    keys = ["suite", "objective_spec", "hardware_id", "dataset"]
+    """((suite, spec, hardware_id, dataset, epochs), trials) of the tuning rows, '?' where
+    unknown: runs trained for different epochs are different problems, never one front."""
+    keys = ["suite", "objective_spec", "hardware_id", "dataset", "epochs"]
+    if "epochs" not in frame:
+        frame = frame.assign(epochs=np.nan)
+    epochs = [f"{e:g}" if present(e) else "?" for e in frame["epochs"]]
     groups = frame.assign(**{k: frame[k].fillna("?") for k in ("suite", "hardware_id",
-                                                                 "dataset")})
+                                                                 "dataset")}, epochs=epochs)
     return groups.groupby(keys, sort=True)
 
 
 def with_front(trials: pd.DataFrame, spec) -> pd.DataFrame:
-    """The trials with every objective column, `feasible` as bool and the pooled `front`."""
+    """The trials with every objective column, `feasible` and `stopped` as bool and the pooled
+    `front` (feasible, fully trained trials only)."""
     trials = trials.copy()
     for n, _, _ in spec:
         if f"{OBJ}{n}" not in trials:
             trials[f"{OBJ}{n}"] = np.nan
-    trials["feasible"] = trials["feasible"].fillna(False).astype(bool)
+    trials["stopped"] = (trials["stopped_at_epoch"].notna() if "stopped_at_epoch" in trials
+                         else False)
+    trials["feasible"] = trials["feasible"].fillna(False).astype(bool) & ~trials["stopped"]
     trials["front"] = pooled_front(trials, spec)
     return trials
 
 
-def group_blocks(trials: pd.DataFrame, suite: str, spec, hw: str, dataset: str) -> list:
+def group_blocks(trials: pd.DataFrame, suite: str, spec, hw: str, dataset: str,
+                 epochs) -> list:
     cols = [f"{OBJ}{n}" for n, _, _ in spec]
     trials = with_front(trials, spec)
-    directions = ", ".join(f"{n} ({d[:3]})" for n, d, _ in spec)
-    out: list = [Heading(f"Suite {suite}: {directions}"),
-                 Text(f"hardware {hw}, dataset {dataset}; {trials['source'].nunique()} run(s), "
-                      f"{len(trials)} trials.")]
+    out: list = [Heading(tuning_title(suite, spec, dataset, epochs, hw)),
+                 Text(f"{trials['source'].nunique()} run(s), {len(trials)} trials; the front "
+                      f"holds configurations trained the full {epochs_phrase(epochs)}.")]
     out.append(runs_table(trials))
     measured = trials[cols].notna()
     complete = measured.all(axis=1)
-    bad = (~trials["feasible"]) & measured.any(axis=1)
+    stopped = trials["stopped"] & measured.any(axis=1)
+    bad = (~trials["feasible"]) & ~trials["stopped"] & measured.any(axis=1)
     unmeasured = ~measured.any(axis=1)
     front = trials[trials["front"]]
-    if len(spec) >= 2 and trials["feasible"].any():
+    if len(spec) >= 2 and (trials["feasible"] | trials["stopped"]).any():
         out.append(Figure(
             plots.pareto_pairs(trials[measured.any(axis=1)], spec),
             f"Pareto projections for {suite}",
             f"Objective pairs; front members ({len(front)}) large with a black edge; "
-            f"{int(bad.sum())} infeasible trial(s) with measured values as grey crosses; "
-            f"{int(unmeasured.sum())} trial(s) without measured values not plotted."))
+            + (f"{int(stopped.sum())} trial(s) stopped early drawn as the epoch they reached "
+               "(not front members); " if stopped.any() else "")
+            + f"{int(bad.sum())} infeasible trial(s) with measured values as grey crosses"
+            + (f"; {int(unmeasured.sum())} trial(s) without measured values (failed) not "
+               "plotted" if unmeasured.any() else "") + "."))
     if len(spec) > 2:
         feasible = trials[trials["feasible"] & complete]
         if len(feasible) >= 1:

@@ -61,14 +61,25 @@ def human_unit(name: str, unit: str, values: Sequence[float] | np.ndarray) -> tu
     return 1.0, unit
 
 
+def plain_number(value: float, digits: int = 4) -> str:
+    """A tick label without exponent: 100,000 not 1e+05, 0.00025 not 2.5e-04."""
+    if not math.isfinite(value):
+        return ""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{round(value):,}"
+    return np.format_float_positional(value, precision=digits, unique=True, fractional=False,
+                                      trim="-")
+
+
 def plain_ticks(ax, axis: str = "y") -> None:
-    """Plain numbers on an axis (no 1e7 offset, no 6×10⁻² on log scales)."""
-    fmt = FuncFormatter(lambda v, _: f"{v:,.4g}")
+    """Plain numbers on an axis (no 1e7 offset, no 6×10⁻² on log scales, no 1e+05)."""
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(fmt)
+    target.set_major_formatter(FuncFormatter(lambda v, _: plain_number(v)))
     if target.get_scale() == "log":
         target.set_minor_formatter(FuncFormatter(
-            lambda v, _: f"{v:,.3g}" if str(f"{v:.1g}")[0] in "25" else ""))
+            lambda v, _: plain_number(v, 3) if f"{v:.1e}"[0] in "25" else ""))
 
 
 def strategy_style(k: int) -> dict:
@@ -99,9 +110,13 @@ def pareto_pairs(points: pd.DataFrame, spec: Spec, group: str = "strategy") -> b
     for ax, (i, j) in zip(axes, pairs, strict=False):
         (xn, xd, xu), (yn, yd, yu) = spec[i], spec[j]
         sub = points.dropna(subset=[f"obj.{xn}", f"obj.{yn}"])
-        bad = sub[~sub["feasible"]]
+        stopped = sub["stopped"] if "stopped" in sub else pd.Series(False, index=sub.index)
+        bad = sub[~sub["feasible"] & ~stopped]
         ax.scatter(bad[f"obj.{xn}"], bad[f"obj.{yn}"], marker="x", c="#999999", s=30,
                    label="infeasible (measured)" if len(bad) else None)
+        for epoch, early in sub[stopped].groupby("stopped_at_epoch"):
+            ax.scatter(early[f"obj.{xn}"], early[f"obj.{yn}"], marker=f"${int(epoch)}$",
+                       c="#555555", s=70, label=f"stopped after epoch {int(epoch)}")
         for k, name in enumerate(groups):
             mine = sub[sub["feasible"] & (sub[group].fillna("?").astype(str) == name)]
             color, marker = COLORS[k % len(COLORS)], MARKERS[k % len(MARKERS)]
@@ -193,75 +208,6 @@ def parallel_coordinates(points: pd.DataFrame, spec: Spec, group: str = "strateg
     ax.set_yticks([0, 1], ["best", "worst"])
     ax.set_ylim(-0.08, 1.08)
     fig.legend(loc="outside lower center", ncols=3, fontsize=8)
-    return to_png(fig)
-
-
-Panel = tuple[str, str, tuple[str, str] | None, bool]  # column, title, (low, high), log y
-
-
-def grouped_bars(frame: pd.DataFrame, panels: Sequence[Panel], category: str,
-                 series: str) -> bytes:
-    """One panel per column; bars per `category`, one per `series`; error bars low..high."""
-    cats = list(dict.fromkeys(frame[category]))
-    kinds = list(dict.fromkeys(frame[series]))
-    width = 0.8 / max(1, len(kinds))
-    fig = Figure(figsize=(max(4.2, 1.0 + 0.45 * len(cats) * len(kinds)) * len(panels),
-                          4.2), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False).ravel()
-    for ax, (column, title, err, log) in zip(axes, panels, strict=True):
-        for k, kind in enumerate(kinds):
-            sub = frame[frame[series] == kind].set_index(category).reindex(cats)
-            xs = np.arange(len(cats)) + (k - (len(kinds) - 1) / 2) * width
-            ok = sub[column].notna().to_numpy()
-            yerr = None
-            if err:
-                mid = sub[column].to_numpy(float)[ok]
-                yerr = np.abs(np.vstack([mid - sub[err[0]].to_numpy(float)[ok],
-                                         sub[err[1]].to_numpy(float)[ok] - mid]))
-                yerr = np.nan_to_num(yerr)
-            ax.bar(xs[ok], sub[column].to_numpy(float)[ok], width, yerr=yerr, capsize=2,
-                   color=COLORS[k % len(COLORS)], label=label(kind))
-        ax.set_xticks(np.arange(len(cats)), [label(c, 28) for c in cats], rotation=20,
-                      ha="right", fontsize=8)
-        ax.set_title(label(title, 60), fontsize=10)
-        if log:
-            ax.set_yscale("log")
-        plain_ticks(ax, "y")
-        ax.tick_params(axis="y", labelsize=8)
-        ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8)
-    return to_png(fig)
-
-
-def ratio_bars(ratios: pd.DataFrame, title: str) -> bytes:
-    """Horizontal bars: rows = workloads, columns = hardware ids, values = ratio (log x)."""
-    n, m = ratios.shape
-    fig = Figure(figsize=(8.5, 1.4 + 0.32 * n * m), layout="constrained")
-    ax = fig.subplots()
-    height = 0.8 / max(1, m)
-    for k, hw in enumerate(ratios.columns):
-        ys = np.arange(n) + (k - (m - 1) / 2) * height
-        vals = ratios[hw].to_numpy(float)
-        ok = np.isfinite(vals) & (vals > 0)
-        # bars grow from the reference (1x): right is faster, left is slower
-        color = COLORS[k % len(COLORS)]
-        ax.barh(ys[ok], vals[ok] - 1.0, height, left=1.0, color=color, label=label(hw))
-        ax.scatter(vals[ok], ys[ok], marker="|", s=120, color=color, zorder=3)
-    finite = ratios.to_numpy(float)
-    finite = finite[np.isfinite(finite) & (finite > 0)]
-    lo, hi = (min(finite.min(), 1.0), max(finite.max(), 1.0)) if finite.size else (0.5, 2.0)
-    ax.set_xscale("log")
-    ax.set_xlim(lo / 1.5, hi * 1.5)
-    times = FuncFormatter(lambda v, _: f"{v:.3g}×")
-    ax.xaxis.set_major_formatter(times)
-    ax.xaxis.set_minor_formatter(times)
-    ax.tick_params(axis="x", which="both", labelsize=9)
-    ax.set_yticks(np.arange(n), [label(w, 50) for w in ratios.index], fontsize=9)
-    ax.invert_yaxis()
-    ax.axvline(1.0, color="black", lw=0.8)
-    ax.set_title(label(title, 80), fontsize=10)
-    fig.legend(loc="outside lower center", ncols=min(4, m), fontsize=9)
-    ax.grid(axis="x", alpha=0.3, which="both")
     return to_png(fig)
 
 

@@ -6,8 +6,9 @@ nothing is marked safe but the page's own CSS. The page is self-contained: inlin
 base64 PNG data URIs, no scripts, no external resources. The Markdown summary escapes with
 `md_escape`.
 
-Page order: the summary (the answers) first, then skipped files, the detailed sections, and the
-provenance last, folded in a closed `<details>` (`Section.collapsed`).
+Page order: the summary (the answers) first, then skipped files, the sections about your own
+runs, then the reference results shipped with mobench and the provenance, each folded in a
+closed `<details>` (`Section.collapsed`).
 """
 
 from __future__ import annotations
@@ -50,10 +51,16 @@ class Text:
 
 @dataclass(frozen=True)
 class Table:
+    """Rows under headers; `notes[i]` (when given) is a line of text shown under row i across
+    the whole table, wrapped (a long config string), and the last column in Markdown."""
+
     headers: Sequence[str]
     rows: Sequence[Sequence[str | Cell]]
     caption: str = ""
     highlight: Sequence[bool] = ()  # rows to emphasise (e.g. Pareto front members)
+    notes: Sequence[str] = ()
+    note_header: str = "config"
+    fit: bool = False  # HTML: wrap cells to the page's width instead of scrolling
     kind = "table"
 
 
@@ -69,7 +76,16 @@ class Figure:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
-Block = Heading | Text | Table | Figure
+@dataclass(frozen=True)
+class Details:
+    """Blocks folded under a one-line summary (HTML <details>; Markdown: a heading)."""
+
+    summary: str
+    blocks: Sequence[Heading | Text | Table | Figure]
+    kind = "details"
+
+
+Block = Heading | Text | Table | Figure | Details
 
 
 @dataclass
@@ -78,7 +94,8 @@ class Section:
     anchor: str
     blocks: list[Block] = field(default_factory=list)
     summary: bool = True  # also in the Markdown summary
-    collapsed: bool = False  # HTML: folded in a closed <details> (provenance)
+    collapsed: bool = False  # HTML: folded in a closed <details> (reference, provenance)
+    lead: str = ""  # collapsed: what the fold holds, shown beside its "Show" line
 
 
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|#])")
@@ -111,11 +128,14 @@ def page_html(title: str, subtitle: str, sections: list[Section]) -> str:
 
 def table_markdown(t: Table) -> str:
     lines = [f"*{md_escape(t.caption)}*", ""] if t.caption else []
-    lines.append("| " + " | ".join(md_escape(h) for h in t.headers) + " |")
-    lines.append("|" + "|".join("---" for _ in t.headers) + "|")
+    headers = [*t.headers, *([t.note_header] if t.notes else [])]
+    lines.append("| " + " | ".join(md_escape(h) for h in headers) + " |")
+    lines.append("|" + "|".join("---" for _ in headers) + "|")
     for i, row in enumerate(t.rows):
         mark = i < len(t.highlight) and t.highlight[i]
         cells = [md_escape(c) for c in row]
+        if t.notes:
+            cells.append(md_escape(t.notes[i]) if i < len(t.notes) else "")
         if mark and cells:
             cells[0] = f"**{cells[0]}**" if cells[0] else cells[0]
         lines.append("| " + " | ".join(cells) + " |")
@@ -129,6 +149,9 @@ def block_markdown(b: Block) -> str:
         return ("**Warning:** " if b.warning else "") + md_escape(b.text)
     if isinstance(b, Table):
         return table_markdown(b)
+    if isinstance(b, Details):
+        return "\n\n".join([f"**{md_escape(b.summary)}**",
+                             *(block_markdown(inner) for inner in b.blocks)])
     return f"*Plot in report.html: {md_escape(b.caption or b.alt)}*"
 
 

@@ -96,7 +96,9 @@ def profile_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
             **prefixed(PARAM, record.hyperparameters, param_value)}
     rows = []
     for m in record.modes:
-        row = {**base, "mode": m.mode, "status": m.status.value, "reason": text(m.reason)}
+        row = {**base, "mode": m.mode, "status": m.status.value, "reason": text(m.reason),
+               "schema_version": number(document.get("schema_version")),
+               "peak_memory_method": text(m.peak_memory_method)}
         if m.ok:
             energy = (m.nvml or {}).get("energy_j")
             inference = m.inference
@@ -144,20 +146,30 @@ def objective_spec(document: dict[str, Any]) -> tuple[tuple[str, str, str], ...]
 
 
 def tuning_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]:
-    """One row per trial: measured objective values only (placeholders never stored)."""
+    """One row per trial: measured objective values only (placeholders never stored); a trial
+    stopped early carries the values it had at `stopped_at_epoch`; hyperparameters the config
+    does not use (the document's `conditions`) are left out."""
+    from mobench.display import active_params
+
     spec = objective_spec(document)
     front = set(document.get("pareto_front") or ())
+    conditions = document.get("conditions") if isinstance(document.get("conditions"),
+                                                          dict) else None
     base = {**provenance_columns(document), "strategy": text(document.get("strategy")),
-            "study": text(document.get("study_name")), "objective_spec": spec}
+            "study": text(document.get("study_name")), "objective_spec": spec,
+            "epochs": number(document.get("epochs"))}
     rows = []
     for t in document["trials"]:
+        stopped = number(t.get("stopped_at_epoch"))
+        values = t.get("objectives") or (t.get("stopped_values") if stopped else None)
+        params = t.get("params") if isinstance(t.get("params"), dict) else {}
         rows.append({**base, "trial": number(t["number"]), "status": text(t.get("state")),
                      "feasible": bool(t.get("feasible")),
                      "reason": text(t.get("infeasible_reason") or t.get("fail_reason")),
                      "on_front": t["number"] in front, "duration_s": number(t.get("duration_s")),
-                     "stopped_at_epoch": number(t.get("stopped_at_epoch")),
-                     **prefixed(OBJ, t.get("objectives"), number),
-                     **prefixed(PARAM, t.get("params"), param_value)})
+                     "stopped_at_epoch": stopped,
+                     **prefixed(OBJ, values, number),
+                     **prefixed(PARAM, active_params(params, conditions), param_value)})
     return rows
 
 
@@ -205,6 +217,8 @@ def benchmark_rows(document: dict[str, Any], file: Path) -> list[dict[str, Any]]
             "keras_version": text(versions.get("keras")),
             "git_commit": commit_text(document.get("commit_info")),
             "bench_median_s": number(stats.get("median")), "bench_iqr_s": number(stats.get("iqr")),
+            "schema_version": number(block.get("schema_version")),
+            "peak_memory_method": text(extra.get("peak_memory_method")),
             **{k: number(extra[k]) for k in MEASURES if k in extra},
             **prefixed(OBJ, extra.get("objectives"), number),
             **prefixed(PARAM, bench.get("params"), param_value),

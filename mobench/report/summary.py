@@ -1,11 +1,15 @@
-"""The summary at the top of the report: the answers before the evidence.
+"""The summary at the top of the report: the answers before the evidence, from your runs.
 
-- per suite (tuning runs, grouped as in the Pareto section): the front's best trade-offs;
-- per strategy comparison: the best strategy at the final budget and whether its difference
-  from the others is significant (the document's Holm-corrected tests);
-- per set of hardware: the fastest hardware per workload.
+- what it read: your runs, and the reference data it leaves to the folded section;
+- per tuning problem (suite, objectives, dataset, epochs, hardware): the configurations to
+  pick, objective values first, the config on a line of its own below;
+- per strategy comparison of yours: the best strategy at the final budget and whether its
+  difference from the others is significant (the document's Holm-corrected tests);
+- across problems: the strategy recommendation (mobench.report.recommendation);
+- the fastest hardware per workload of yours, and how your machine compares with the reference
+  benchmark when that comparison is valid (said to be reference data).
 
-A part with nothing to show is left out, and the section too when every part is.
+Reference data is used only where a line says so. A part with nothing to show is left out.
 """
 
 from __future__ import annotations
@@ -18,28 +22,52 @@ import pandas as pd
 from mobench.report.formats import MISSING, fmt, present
 from mobench.report.load import Results
 from mobench.report.pareto import tuning_groups, with_front
-from mobench.report.render import Heading, Section, Table
+from mobench.report.problems import (
+    comparison_title,
+    hv_scale,
+    objective_name,
+    tuning_title,
+    unique_titles,
+)
+from mobench.report.render import Heading, Section, Table, Text
 from mobench.report.rows import OBJ, PARAM, number
-from mobench.report.sections import hardware_medians
+from mobench.report.scope import own, repeats_note
 
 MAX_TRADE_OFFS = 5
-# human names of the catalogue's objectives in the summary's headers
-NAMES = {"val_accuracy": "accuracy", "train_time": "training time", "peak_memory": "peak memory",
-         "step_time": "step time", "val_loss": "validation loss", "compile_time": "compile time",
-         "latency": "inference latency", "params": "parameters", "flops": "FLOPs/sample"}
 BEST_WORD = {"val_accuracy": "most accurate", "train_time": "fastest to train",
              "peak_memory": "least memory", "step_time": "fastest step"}
+KIND_WORDS = {"tuning": "tuning run", "comparison": "strategy comparison", "profile": "profile",
+              "evaluation": "evaluation", "benchmark": "benchmark run"}
 
 
 def summary(results: Results) -> Section | None:
-    blocks = [*fronts_summary(results), *comparison_summary(results), *hardware_summary(results)]
-    if not blocks:
+    from mobench.report.hardware import hardware_summary
+    from mobench.report.recommendation import recommendation
+
+    mine = own(results)
+    blocks = [*fronts_summary(mine), *comparison_summary(mine), *recommendation(mine),
+              *hardware_summary(results)]
+    intro = reading(results, mine)
+    if not blocks and intro is None:
         return None
-    return Section("Summary", "summary", blocks)
+    return Section("Summary", "summary", [*([intro] if intro else []), *blocks])
 
 
-def objective_header(name: str, unit: str) -> str:
-    return NAMES.get(name, name) + (f" [{unit}]" if unit and unit not in ("s", "B") else "")
+def reading(results: Results, mine: Results) -> Text | None:
+    """What the summary answers from: your documents by kind, and the reference set aside."""
+    kinds = pd.Series([str(d.get("kind", "benchmark")) for d in mine.documents.values()])
+    counts = [f"{n} {KIND_WORDS.get(k, k)}{'s' if n > 1 else ''}"
+              for k, n in kinds.value_counts().sort_index().items() if k in KIND_WORDS]
+    shipped = len(results.reference)
+    if not counts and not shipped:
+        return None
+    text = ("From your runs: " + ", ".join(counts) + "." if counts
+            else "No runs of your own were found (tuning, comparisons, profiles).")
+    if shipped:
+        text += (f" {shipped} reference documents shipped with mobench (or saved as a "
+                 "reference) are in the folded \"Reference results\" section at the end; this "
+                 "summary uses them only where it says \"reference data\".")
+    return Text(text)
 
 
 def trade_offs(front: pd.DataFrame, spec) -> list[tuple[str, Any]]:
@@ -55,7 +83,7 @@ def trade_offs(front: pd.DataFrame, spec) -> list[tuple[str, Any]]:
     chosen: dict[Any, str] = {}
     for k, (name, _, _) in enumerate(spec):
         i = front.index[int(np.argmin(m[:, k]))]
-        chosen.setdefault(i, BEST_WORD.get(name, f"best {NAMES.get(name, name)}"))
+        chosen.setdefault(i, BEST_WORD.get(name, f"best {objective_name(name)}"))
     if len(front) > len(chosen):
         knee = front.index[int(np.argmin(np.linalg.norm(scaled, axis=1)))]
         chosen.setdefault(knee, "balanced")
@@ -78,46 +106,60 @@ def _param(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def objective_header(name: str, direction: str) -> str:
+    return f"{objective_name(name)} {'↓' if direction == 'minimize' else '↑'}"
+
+
 def fronts_summary(results: Results) -> list:
+    """Per tuning problem: the configurations to pick, values first, config below."""
     frame = results.of_kind("tuning")
     if frame.empty:
         return []
     out: list = []
-    for (suite, spec, hw, dataset), trials in tuning_groups(frame):
+    for (suite, spec, hw, dataset, epochs), trials in tuning_groups(frame):
         trials = with_front(trials, spec)
         front = trials[trials["front"]]
         if front.empty:
             continue
         params = sorted(c for c in front.columns if c.startswith(PARAM)
                         and front[c].notna().any())
-        rows = []
+        rows, notes = [], []
         for why, i in trade_offs(front, spec):
             r = front.loc[i]
-            rows.append([config_text(r, params), why or MISSING,
-                         *(fmt(f"{OBJ}{n}", r[f"{OBJ}{n}"]) for n, _, _ in spec),
-                         fmt("", r["strategy"]), fmt("", r["trial"])])
-        shown = f"{len(rows)} of {len(front)}" if len(rows) < len(front) else f"all {len(rows)}"
-        out.append(Table(
-            ["config", "why", *(objective_header(n, u) for n, _, u in spec), "strategy",
-             "trial"], rows,
-            caption=f"{suite} on {dataset}, {hw}: best trade-offs ({shown} Pareto front "
-            f"members of {trials['source'].nunique()} tuning run(s), {len(trials)} trials)"))
-    return [Heading("Best trade-offs per suite"), *out] if out else []
+            rows.append([*(fmt(f"{OBJ}{n}", r[f"{OBJ}{n}"]) for n, _, _ in spec),
+                         why or MISSING, f"{fmt('', r['strategy'])}, trial {fmt('', r['trial'])}"])
+            notes.append(config_text(r, params))
+        shown = f"{len(rows)} of the {len(front)}" if len(rows) < len(front) else \
+            f"all {len(rows)}"
+        stopped = int(trials["stopped_at_epoch"].notna().sum()) \
+            if "stopped_at_epoch" in trials else 0
+        out += [Heading("Configurations for " + tuning_title(suite, spec, dataset, epochs, hw)),
+                Table([*(objective_header(n, d) for n, d, _ in spec), "pick it for",
+                       "found by"], rows, notes=notes, fit=True,
+                      caption=f"Configurations to pick: {shown} Pareto-optimal of "
+                      f"{len(trials)} trials in {trials['source'].nunique()} tuning run(s)"
+                      + (f"; {stopped} stopped early are not candidates" if stopped else ""))]
+    return out
 
 
 def comparison_summary(results: Results) -> list:
+    """Per strategy comparison: a heading naming its problem, then the best strategy."""
     frame = results.of_kind("comparison")
-    rows = []
-    for source in sorted(frame["source"].unique()):
-        row = best_strategy(results.documents[source])
-        if row is not None:
-            rows.append(row)
-    if not rows:
+    sources = sorted(frame["source"].unique()) if not frame.empty else []
+    found = [(s, best_strategy(results.documents[s])) for s in sources]
+    found = [(s, row) for s, row in found if row is not None]
+    if not found:
         return []
-    return [Heading("Best strategy per comparison"),
-            Table(["suite", "problem", "budget", "best strategy (median HV)",
-                   "significant (Holm, α = 0.05)", "vs random"], rows,
-                  caption="At each comparison's final budget; hypervolume higher is better")]
+    titles = unique_titles([comparison_title(results.documents[s]) for s, _ in found],
+                           [s for s, _ in found])
+    out: list = []
+    for (source, row), title in zip(found, titles, strict=True):
+        out += [Heading(f"Best strategy for {title}"),
+                Table(["best strategy", "median HV at the final budget",
+                       "significant (Holm, α = 0.05)", "vs random"], [row], fit=True,
+                      caption=f"{hv_scale(results.documents[source])[0]} hypervolume, higher "
+                      "is better" + repeats_note(results, source))]
+    return out
 
 
 def best_strategy(doc: dict[str, Any]) -> list[str] | None:
@@ -154,22 +196,6 @@ def best_strategy(doc: dict[str, Any]) -> list[str] | None:
                      + (f", p = {p:.2g}" if p is not None else ""))
     else:
         vs_random = MISSING
-    problem = doc.get("problem") if isinstance(doc.get("problem"), dict) else {}
-    names_of = [str(o.get("name")) for o in doc.get("objectives") or [] if isinstance(o, dict)]
-    data = problem.get("dataset") if isinstance(problem.get("dataset"), dict) else {}
-    source = f"live on {data.get('name', MISSING)}" if problem.get("live") else str(
-        problem.get("table", MISSING))
-    where = ("surrogate of " if problem.get("kind") == "surrogate" else "") + source + \
-        (f" ({', '.join(names_of)})" if names_of else "")
-    return [str(doc.get("suite")), where, f"{budget:.0f} trials",
-            f"{names} ({best_median:.3g})", verdict, vs_random]
-
-
-def hardware_summary(results: Results) -> list:
-    hm = hardware_medians(results)
-    if hm is None or not hm.workloads:
-        return []
-    return [Heading("Fastest hardware per workload"),
-            Table(["workload", "fastest hardware", "speedup over slowest", "measured on"],
-                  hm.fastest(), caption="Throughput, else 1 / step time; median over runs")]
-
+    _, share = hv_scale(doc)
+    value = f"{best_median:.3g}" + ("" if share or best_median <= 1 else " (not a share)")
+    return [names, f"{value} after {budget:.0f} trials", verdict, vs_random]

@@ -94,19 +94,24 @@ def tuning_document(study, *, suite, strategy: str, objectives: tuple[Objective,
         "trials": trials,
         "pareto_front": sorted(t.number for t in study.best_trials),
         **({"rungs": rungs} if rungs else {}),
+        # which hps the model uses only for some values of another (mobench.conditions)
+        **({"conditions": suite.conditions} if getattr(suite, "conditions", None) else {}),
     }
 
 
 def front_rows(document: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of the Pareto front for the terminal."""
-    from mobench.display import objective_value
+    """Headers and rows of the Pareto front for the terminal; a hyperparameter the config does
+    not use (`conditions`: units_2 with num_layers 1) shows as '-'."""
+    from mobench.display import active_params, objective_value
 
     names = [o["name"] for o in document["objectives"]]
     front = set(document["pareto_front"])
     members = [t for t in document["trials"] if t["number"] in front]
-    keys = sorted({k for t in members for k in t["params"]})
+    params = [active_params(t["params"], document.get("conditions")) for t in members]
+    keys = sorted({k for p in params for k in p})
     rows = [[str(t["number"])] + [objective_value(n, t["objectives"][n]) for n in names]
-            + [_short(t["params"].get(k)) for k in keys] for t in members]
+            + [_short(p[k]) if k in p else "-" for k in keys]
+            for t, p in zip(members, params, strict=True)]
     return ["trial", *names, *keys], rows
 
 

@@ -32,7 +32,7 @@ from mobench.errors import TrialFailed, UsageError
 from mobench.objectives import Objective
 from mobench.study.document import MEASURED_PREFIX, finished, spent_seconds
 from mobench.study.outcome import TrialOutcome, constraint_values, tell, told_values
-from mobench.study.progress import front_hv, trial_status
+from mobench.study.progress import FrontState, front_state, hv_box, trial_status
 from mobench.study.rungs import STOPPED_AT_ATTR
 from mobench.study.storages import StorageSettings, retrying
 
@@ -198,6 +198,10 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
 
     ops = StudyOps(study, worker, on_line)
     constraints = tuple(getattr(evaluator, "constraints", ()))
+    box = hv_box(objectives, constraints)
+    if box is not None:
+        on_line(f"progress: HV is the share of the fixed box {box.describe(objectives)} that "
+                "the front dominates")
     progress = progress or Progress(n_trials, "trials", on_line=on_line)
     ran, waiting = 0, False
     while True:
@@ -231,7 +235,7 @@ def run_loop(study, evaluator: Callable[[Any], TrialOutcome], distributions: dic
                     continue
                 ran += 1
                 stopped, front, done = tell_outcome(ops, trial, outcome, objectives,
-                                                     constraints, n_trials)
+                                                     constraints, n_trials, box)
         except TrialLost as exc:
             on_line(str(exc))
             continue
@@ -302,8 +306,9 @@ def _run_one(ops: StudyOps, trial, evaluator, constraints: tuple,
 
 
 def tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, constraints: tuple,
-                  n_trials: int) -> tuple[bool, int | None, int]:
-    """Tell the outcome; (grid exhausted, front size or None when dropped, COMPLETE count)."""
+                  n_trials: int, box=None) -> tuple[bool, FrontState | None, int]:
+    """Tell the outcome; (grid exhausted, the front (`box`: the progress HV's) or None when
+    dropped, COMPLETE count)."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
@@ -350,9 +355,7 @@ def tell_outcome(ops: StudyOps, trial, outcome: TrialOutcome, objectives, constr
         raise TrialLost(f"trial #{trial.number} was failed by another worker (heartbeats "
                         "missed): its result is dropped, its retry runs it again") from None
     best = ops.retry("read the front", lambda: trial.study.best_trials)
-    if outcome.stopped_at is not None:  # not on the front: the figure is the front's alone
-        values = list(best[0].values) if best else values
-    return not told, (len(best), front_hv(best, complete, values, objectives)), count + 1
+    return not told, front_state(best, objectives, box), count + 1
 
 
 def run_trials(
