@@ -3,7 +3,8 @@
 Checked: no console errors, every <img> decodes (naturalWidth > 0), the summary is the first
 section, the provenance table is inside a closed <details>; and, for the Quick start's
 results at 1280x800, that nothing in the summary scrolls sideways and that everything before
-the folded reference section fits in 8 screens. The page ships without scripts; the test
+the folded reference section fits in 8 screens, and that the strategy recommendation (its
+heading and its sentences) is on the first screen. The page ships without scripts; the test
 injects a probe into a copy: one script at the top of <head> that records uncaught errors,
 one at the end of <body> that writes its findings into a <pre> read back with --dump-dom.
 Skipped, with the reason, when `chromium` is not on PATH (CI installs it: .ci/run).
@@ -58,6 +59,13 @@ window.addEventListener('load', function () {
   var reference = document.getElementById('reference');
   var wraps = summary ? Array.prototype.slice.call(summary.querySelectorAll('.table-wrap')) : [];
   var top = function (e) { return e.getBoundingClientRect().top + window.scrollY; };
+  var heads = summary ? Array.prototype.slice.call(summary.querySelectorAll('h3')) : [];
+  var advice = heads.filter(function (h) {
+    return h.textContent.indexOf('Which strategy') === 0; })[0];
+  var sentence = advice;
+  while (sentence && sentence.nextElementSibling && sentence.nextElementSibling.tagName === 'P') {
+    sentence = sentence.nextElementSibling;
+  }
   var out = {inner_width: window.innerWidth, inner_height: window.innerHeight,
              page_width: document.documentElement.scrollWidth,
              summary_width: summary ? summary.scrollWidth : null,
@@ -66,6 +74,8 @@ window.addEventListener('load', function () {
              table_overflow: wraps.map(function (w) { return w.scrollWidth - w.clientWidth; }),
              tables: wraps.length,
              before_reference: reference ? top(reference) : null,
+             advice_top: advice ? top(advice) : null,
+             advice_bottom: sentence ? top(sentence) + sentence.offsetHeight : null,
              height: document.documentElement.scrollHeight};
   var pre = document.createElement('pre');
   pre.id = 'mobench-probe';
@@ -156,6 +166,8 @@ def test_quickstart_summary_fits_1280_and_comes_before_8_screens(quickstart_html
     assert max(found["table_overflow"]) <= 0  # no table of the summary scrolls sideways
     assert found["before_reference"] is not None  # the reference data is there, folded
     assert found["before_reference"] <= 8 * SCREEN[1], found
+    # the recommendation and its sentences are on the first screen
+    assert found["advice_top"] is not None and found["advice_bottom"] <= SCREEN[1], found
     shot = out / "top.png"  # what a reader sees first
     done = chromium(out / "report.html", tmp_path, f"--window-size={SCREEN[0]},{SCREEN[1]}",
                     f"--screenshot={shot}")

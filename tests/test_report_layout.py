@@ -98,7 +98,7 @@ def test_identical_comparisons_are_kept_once_with_their_count(tmp_path):
     assert report([str(results), "--out", str(tmp_path / "out"), "--format", "md"]) == 0
     md = (tmp_path / "out" / "report.md").read_text()
     summary = section(md, "Summary")
-    assert summary.count("### Best strategy for") == 2
+    assert summary.count("### Strategies compared on") == 2
     assert "(latest of 2 identical runs)" in summary
     comparisons = section(md, "Your strategy comparisons")
     assert "b.json (latest of 2" in comparisons and "a.json" not in comparisons
@@ -239,5 +239,12 @@ def test_comparison_fields_of_the_new_statistics_are_read_or_ignored(tmp_path):
     assert report([str(tmp_path / "c.json"), "--out", str(tmp_path / "out"),
                    "--format", "md"]) == 0
     md = (tmp_path / "out" / "report.md").read_text()
-    assert "normalised to the reference front (front) hypervolume" in section(md, "Summary")
-    assert "random (p=0.01, A12 0.81, nsga2 better)" in section(md, "Your strategy comparisons")
+    summary = section(md, "Summary")
+    assert "Median hypervolume as a share of the reference front's hypervolume (the reference " \
+        "front: the true front plus every point found), higher is better" in summary
+    assert "a share of the true front's" not in md  # the older wording is for older documents
+    # the box hypervolume beside the primary one: 1.2 x each run's, capped at 1
+    assert "0.794 (box 0.952) after" in summary
+    comparisons = section(md, "Your strategy comparisons")
+    assert r"random (p_holm 0.01, A12 0.81 \[0.60, 0.95\], nsga2 better)" in comparisons
+    assert "| strategy | median HV | median HV (box) | HV IQR |" in comparisons

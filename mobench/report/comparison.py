@@ -13,9 +13,10 @@ Schema read here (mobench.compare.protocol.comparison_document, schema_version 1
      "final": [{"budget", "strategy", "median", "iqr", "rank",
                 "tests": [{"a", "b", "p", "p_holm", "significant", "better"}]}]}
 
-Fields other versions add are read when present and ignored otherwise: `a12` (shown beside
-a significant test), `a12_ci` and `method` in tests, a run's `hypervolume_box`, and
-`normalisation.primary` (which hypervolume is the primary one; `report.problems.hv_scale`).
+Fields other versions add are read when present: `a12` and `a12_ci` in tests (computed from
+the runs where absent: `report.evidence`), a run's `hypervolume_box` (shown beside the
+primary hypervolume), and `normalisation.primary` (which hypervolume is the primary one;
+`report.problems.hv_scale`); `method` is ignored.
 The loader's one row per run comes from `mobench.report.rows.comparison_rows`; the section
 below reads the rest.
 """
@@ -92,7 +93,7 @@ def document_blocks(source: str, doc: dict[str, Any], rows: pd.DataFrame, title:
         Heading(title),
         Text(f"{rows['strategy'].nunique()} strategies x {doc.get('seeds', MISSING)} seeds x "
              f"{doc.get('budget', MISSING)} trials{seconds}, {problem_phrase(problem)}; "
-             f"hypervolume {scale}, reference point "
+             f"{scale}, reference point "
              f"{norm.get('reference_point', MISSING)}; file {source}{repeats}.")]
     from mobench.report.fidelity import fidelity_table, rung_table
 
@@ -194,9 +195,22 @@ def median_attainment(doc: dict[str, Any], spec) -> dict[str, np.ndarray]:
 
 def final_tables(doc: dict[str, Any], rows: pd.DataFrame) -> list[Table]:
     """The final budget (statistics from the document, run figures as medians), then any
-    earlier checkpoints."""
+    earlier checkpoints; the hypervolume in the other scale beside the primary one."""
+    from mobench.report.evidence import document_tests, samples
+    from mobench.report.problems import beside_scale
+
     final = [f for f in doc.get("final") or [] if isinstance(f, dict)]
     budgets = sorted({f.get("budget") for f in final if number(f.get("budget")) is not None})
+    tests = document_tests(doc)
+    beside = beside_scale(doc)
+    runs = [r for r in doc.get("runs") or [] if isinstance(r, dict)]
+
+    def other(strategy: str, budget: Any) -> list[str]:
+        if beside is None or number(budget) is None:
+            return []
+        values = samples(runs, strategy, number(budget), beside[1])
+        return [fmt("", float(np.median(values))) if values else MISSING]
+
     by_strategy = rows.groupby(rows["strategy"].fillna("?"), sort=False)
     medians = by_strategy[[c for c in rows.columns if c.startswith(FINAL)]].median()
     timing = doc.get("strategy_time_s") if isinstance(doc.get("strategy_time_s"), dict) else {}
@@ -204,28 +218,30 @@ def final_tables(doc: dict[str, Any], rows: pd.DataFrame) -> list[Table]:
         {"strategy": s, "median": m, "iqr": iqr(rows[rows["strategy"] == s])}
         for s, m in medians[f"{FINAL}hypervolume"].items()]
     last.sort(key=lambda f: (number(f.get("rank")) or 0.0, -(number(f.get("median")) or 0.0)))
+    budget = budgets[-1] if budgets else doc.get("budget", MISSING)
     table_rows = []
     for f in last:
         s = str(f.get("strategy"))
         m = medians.loc[s] if s in medians.index else pd.Series(dtype=float)
-        table_rows.append([s, fmt("", number(f.get("median"))), fmt("", number(f.get("iqr"))),
-                           fmt("", number(f.get("rank"))), significance(s, f.get("tests")),
+        table_rows.append([s, fmt("", number(f.get("median"))), *other(s, budget),
+                           fmt("", number(f.get("iqr"))), fmt("", number(f.get("rank"))),
+                           significance(s, tests.get(number(budget), [])),
                            *(figure_text(k, m.get(f"{FINAL}{k}")) for k in RUN_FIGURES),
                            fmt("cost_s", m.get(f"{FINAL}cost_s")),
                            fmt("time_s", number(timing.get(s)))])
-    budget = budgets[-1] if budgets else doc.get("budget", MISSING)
-    tables = [Table(["strategy", "median HV", "HV IQR", "rank", "significant (Holm) vs",
+    hv = ["median HV", *([f"median HV ({beside[0]})"] if beside else [])]
+    tables = [Table(["strategy", *hv, "HV IQR", "rank", SIGNIFICANT,
                      "IGD+ (median)", "front size", "infeasible share", "overhead/trial",
                      "training cost replayed", "strategy time (all seeds)"], table_rows,
                     caption=f"At the final budget ({budget} trials), best rank first")]
     earlier = [[str(f.get("budget")), str(f.get("strategy")), fmt("", number(f.get("median"))),
+                *other(str(f.get("strategy")), f.get("budget")),
                 fmt("", number(f.get("iqr"))), fmt("", number(f.get("rank"))),
-                significance(str(f.get("strategy")), f.get("tests"))]
+                significance(str(f.get("strategy")), tests.get(number(f.get("budget")), []))]
                for f in final if budgets and f.get("budget") != budgets[-1]]
     if earlier:
-        tables.append(Table(["budget", "strategy", "median HV", "HV IQR", "rank",
-                             "significant (Holm) vs"], earlier,
-                            caption="At earlier checkpoints"))
+        tables.append(Table(["budget", "strategy", *hv, "HV IQR", "rank", SIGNIFICANT],
+                            earlier, caption="At earlier checkpoints"))
     return tables
 
 
@@ -240,15 +256,12 @@ def iqr(rows: pd.DataFrame) -> float | None:
     return float(values.quantile(0.75) - values.quantile(0.25)) if len(values) else None
 
 
-def significance(strategy: str, tests: Any) -> str:
-    """Significant pairwise differences, as 'other (p=..., A12 ..., winner better)' (the
-    effect size when the document has one)."""
-    found = []
-    for t in tests if isinstance(tests, list) else []:
-        if isinstance(t, dict) and t.get("significant"):
-            other = t.get("b") if t.get("a") == strategy else t.get("a")
-            a12 = number(t.get("a12"))
-            found.append(f"{other} (p={fmt('', number(t.get('p_holm')))}, "
-                         + (f"A12 {a12:.2f}, " if a12 is not None else "")
-                         + f"{t.get('better')} better)")
+SIGNIFICANT = "ahead of / behind (p_holm < 0.05, A12 > 0.5)"
+
+
+def significance(strategy: str, tests: list) -> str:
+    """The significant differences of `strategy`, as 'other (p_holm ..., A12 ... [CI],
+    winner better)', A12 from the winner's point of view (`evidence.Test`)."""
+    found = [f"{t.other(strategy)} ({t.text(t.winner())}, {t.winner()} better)"
+             for t in tests if strategy in (t.a, t.b) and t.winner() is not None]
     return ", ".join(found) or "-"

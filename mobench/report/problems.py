@@ -76,18 +76,39 @@ def comparison_title(document: dict[str, Any]) -> str:
 
 
 def hv_scale(document: dict[str, Any]) -> tuple[str, bool]:
-    """(how the comparison's hypervolume is scaled, whether it is a share of a known front,
-    so at most 1). Reads `normalisation.primary` when the document has one."""
+    """(what the comparison's hypervolume is, whether it is a share, so at most 1).
+
+    A document with `normalisation.primary` (front or box) scores a run as a share of the
+    reference front's hypervolume, the reference front being the true front plus every point
+    found (every point found when there is no true front); older documents keep their
+    wording."""
     norm = document.get("normalisation") if isinstance(document.get("normalisation"),
                                                        dict) else {}
     primary = norm.get("primary")
     if isinstance(primary, str) and primary:
-        share = primary in ("front", "reference-front", "true-front")
-        return (f"normalised to the reference front ({primary})" if share
-                else f"normalised by {primary}"), share
+        front = ("the true front plus every point found"
+                 if norm.get("hypervolume_normalised_by_true_front")
+                 else "every point found; no true front is known")
+        scaled = {"front": "", "box": ", scaled to the box of all evaluations"}.get(
+            primary, f", scaled by {primary}")
+        return (f"hypervolume as a share of the reference front's hypervolume{scaled} (the "
+                f"reference front: {front})"), True
     if norm.get("hypervolume_normalised_by_true_front"):
-        return "a share of the true front's", True
-    return "in normalised objective space", False
+        return "hypervolume as a share of the true front's", True
+    return "hypervolume in normalised objective space", False
+
+
+def beside_scale(document: dict[str, Any]) -> tuple[str, str] | None:
+    """(name, run field) of the hypervolume in the other scale, shown beside the primary
+    one ('box', 'hypervolume_box'), when the document's runs carry it."""
+    norm = document.get("normalisation") if isinstance(document.get("normalisation"),
+                                                       dict) else {}
+    other = {"front": "box", "box": "front"}.get(str(norm.get("primary")))
+    runs = document.get("runs") if isinstance(document.get("runs"), list) else []
+    key = f"hypervolume_{other}"
+    if other and any(isinstance(r, dict) and isinstance(r.get(key), list) for r in runs):
+        return other, key
+    return None
 
 
 def unique_titles(titles: list[str], sources: list[str]) -> list[str]:

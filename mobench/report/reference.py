@@ -55,7 +55,7 @@ def comparisons(ref: Results) -> list:
     """One row per reference comparison (its problem, best strategy, significance), then each
     one's tables and plots folded under its problem."""
     from mobench.report.comparison import document_blocks, titled
-    from mobench.report.summary import best_strategy
+    from mobench.report.summary import COMPARISON_HEADERS, best_strategy
 
     found = titled(ref)
     if not found:
@@ -64,14 +64,13 @@ def comparisons(ref: Results) -> list:
     rows, folds = [], []
     for source, title in found:
         doc = ref.documents[source]
-        best = best_strategy(doc) or [MISSING] * 4
+        best = best_strategy(doc) or [MISSING] * len(COMPARISON_HEADERS)
         rows.append([Cell(title, BADGE), *best])
         blocks = document_blocks(source, doc, frame[frame["source"] == source], title,
                                  repeats_note(ref, source))
         folds.append(Details(title + repeats_note(ref, source), blocks[1:]))  # no 2nd title
     return [Heading("Strategy comparisons (reference)"),
-            Table(["problem", "best strategy", "median HV at the final budget",
-                   "significant (Holm, α = 0.05)", "vs random"], rows, fit=True,
+            Table(["problem", *COMPARISON_HEADERS], rows, fit=True,
                   caption="Shipped comparisons, one per problem; open one below for its "
                   "tables and plots"), *folds]
 

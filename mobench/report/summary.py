@@ -1,11 +1,12 @@
 """The summary at the top of the report: the answers before the evidence, from your runs.
 
 - what it read: your runs, and the reference data it leaves to the folded section;
+- per objective set, which strategy to use at a budget, across problems (the
+  recommendation, mobench.report.recommendation; it says where it uses reference data);
 - per tuning problem (suite, objectives, dataset, epochs, hardware): the configurations to
   pick, objective values first, the config on a line of its own below;
-- per strategy comparison of yours: the best strategy at the final budget and whether its
-  difference from the others is significant (the document's Holm-corrected tests);
-- across problems: the strategy recommendation (mobench.report.recommendation);
+- per strategy comparison of yours: who is significantly ahead of whom at the final budget
+  (p_holm < 0.05 and A12 > 0.5, with both and A12's interval), the highest median beside;
 - the fastest hardware per workload of yours, and how your machine compares with the reference
   benchmark when that comparison is valid (said to be reference data).
 
@@ -45,7 +46,7 @@ def summary(results: Results) -> Section | None:
     from mobench.report.recommendation import recommendation
 
     mine = own(results)
-    blocks = [*fronts_summary(mine), *comparison_summary(mine), *recommendation(mine),
+    blocks = [*recommendation(results), *fronts_summary(mine), *comparison_summary(mine),
               *hardware_summary(results)]
     intro = reading(results, mine)
     if not blocks and intro is None:
@@ -142,8 +143,13 @@ def fronts_summary(results: Results) -> list:
     return out
 
 
+COMPARISON_HEADERS = ("significant differences at the final budget (p_holm < 0.05, "
+                      "A12 > 0.5)", "highest median HV")
+
+
 def comparison_summary(results: Results) -> list:
-    """Per strategy comparison: a heading naming its problem, then the best strategy."""
+    """Per strategy comparison: a heading naming its problem, then who is significantly
+    ahead of whom (never a winner by median alone) and the highest median beside it."""
     frame = results.of_kind("comparison")
     sources = sorted(frame["source"].unique()) if not frame.empty else []
     found = [(s, best_strategy(results.documents[s])) for s in sources]
@@ -154,15 +160,21 @@ def comparison_summary(results: Results) -> list:
                            [s for s, _ in found])
     out: list = []
     for (source, row), title in zip(found, titles, strict=True):
-        out += [Heading(f"Best strategy for {title}"),
-                Table(["best strategy", "median HV at the final budget",
-                       "significant (Holm, α = 0.05)", "vs random"], [row], fit=True,
-                      caption=f"{hv_scale(results.documents[source])[0]} hypervolume, higher "
-                      "is better" + repeats_note(results, source))]
+        out += [Heading(f"Strategies compared on {title}"),
+                Table(list(COMPARISON_HEADERS), [row], fit=True,
+                      caption=f"Median {hv_scale(results.documents[source])[0]}, higher is "
+                      "better; A12 = P(a run of the first scores higher) with its 95% "
+                      "interval" + repeats_note(results, source))]
     return out
 
 
 def best_strategy(doc: dict[str, Any]) -> list[str] | None:
+    """[the significant differences at the final budget with their evidence, the highest
+    median hypervolume there (and in the other scale beside it)], or None without a final
+    table."""
+    from mobench.report.evidence import document_tests, samples
+    from mobench.report.problems import beside_scale
+
     final = [f for f in doc.get("final") or [] if isinstance(f, dict)
              and number(f.get("budget")) is not None and number(f.get("median")) is not None]
     if not final:
@@ -171,31 +183,24 @@ def best_strategy(doc: dict[str, Any]) -> list[str] | None:
     last = [f for f in final if number(f["budget"]) == budget]
     best_median = max(number(f["median"]) for f in last)
     best = sorted(str(f.get("strategy")) for f in last if number(f["median"]) == best_median)
-    names = ", ".join(best) + (" (tied)" if len(best) > 1 else "")
-    tests = [t for f in last if str(f.get("strategy")) in best
-             for t in (f.get("tests") if isinstance(f.get("tests"), list) else [])
-             if isinstance(t, dict)]
-    wins = sorted({str(t.get("b") if str(t.get("a")) in best else t.get("a")) for t in tests
-                   if t.get("significant") and str(t.get("better")) in best})
-    ps = [number(t.get("p_holm")) for t in tests if number(t.get("p_holm")) is not None]
-    if wins:
-        verdict = "yes: better than " + ", ".join(wins)
+    tests = document_tests(doc).get(budget, [])
+    claims = [f"{t.winner()} ahead of {t.other(t.winner())} ({t.text(t.winner())})"
+              for t in tests if t.winner() is not None]
+    ps = [t.p_holm for t in tests if t.p_holm is not None]
+    if claims:
+        verdict = "; ".join(claims)
     elif tests:
-        verdict = f"no (smallest p = {min(ps):.2g})" if ps else "no"
+        verdict = "none" + (f" (smallest p_holm {min(ps):.2g})" if ps else "")
     else:
         verdict = "not tested"
-    against = [t for t in tests if "random" in (str(t.get("a")), str(t.get("b")))]
-    if best == ["random"]:
-        vs_random = "random is best"
-    elif "random" in best:
-        vs_random = "tied with random"
-    elif against:
-        t = against[0]
-        p = number(t.get("p_holm"))
-        vs_random = (f"{'significant' if t.get('significant') else 'not significant'}"
-                     + (f", p = {p:.2g}" if p is not None else ""))
-    else:
-        vs_random = MISSING
     _, share = hv_scale(doc)
     value = f"{best_median:.3g}" + ("" if share or best_median <= 1 else " (not a share)")
-    return [names, f"{value} after {budget:.0f} trials", verdict, vs_random]
+    beside = beside_scale(doc)
+    if beside is not None:
+        runs = [r for r in doc.get("runs") or [] if isinstance(r, dict)]
+        other = [np.median(v) for v in (samples(runs, s, budget, beside[1]) for s in best) if v]
+        if other:
+            low, high = min(other), max(other)
+            value += f" ({beside[0]} {low:.3g}" + (f" to {high:.3g})" if high > low else ")")
+    names = ", ".join(best) + (" (tied)" if len(best) > 1 else "")
+    return [verdict, f"{names}: {value} after {budget:.0f} trials"]
