@@ -280,7 +280,7 @@ def test_live_comparison_runs_mo_asha_at_equal_training_seconds(tmp_path, capsys
     page = (tmp_path / "report" / "report.md").read_text()
     n_train = doc["problem"]["dataset"]["n_train"]
     assert f"trained live on digits ({n_train} training examples, 3 epochs)" in page
-    assert "### Best strategy for mnist-mlp: accuracy ↑, training time ↓ trained live on " \
+    assert "### Strategies compared on mnist-mlp: accuracy ↑, training time ↓ trained live on " \
         "digits, 3 epochs" in page
 
 

@@ -202,3 +202,13 @@ def test_the_recommendation_leads_the_summary_in_markdown(tmp_path):
     # each comparison of yours: the claim with its evidence
     assert r"| motpe ahead of random (p_holm 0.01, A12 0.80 \[0.60, 0.90\]) | motpe: 0.9 " \
         "after 50 trials |" in summary
+
+
+def test_without_random_no_strategy_is_said_to_be_ahead_of_it(tmp_path):
+    tests = [pair("motpe", "nsga2", 0.01, 0.9)]  # significant, but not against random
+    medians = {"motpe": 0.9, "nsga2": 0.5}
+    for suite in ("s1", "s2"):
+        write(tmp_path / f"{suite}.json", comparison(suite, {50: (medians, tests)}))
+    text = advice(tmp_path)
+    assert "50 trials: no strategy was tested against random on these 2 problems." in text
+    assert "motpe, ahead" not in text

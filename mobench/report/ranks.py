@@ -58,8 +58,9 @@ def across(scores: Scores) -> tuple[dict[str, Any], dict[str, Any] | None]:
 def tests_text(label: str, tested: dict[str, Any] | None, total: int) -> str:
     """The Friedman and Wilcoxon-Holm result of one budget range, in a sentence."""
     if tested is None:
-        return (f"{label}: no test across problems (no two problems share two strategies; "
-                f"{total} problem{'s' if total != 1 else ''})")
+        return f"{label}: no test across problems (" + (
+            "one problem)" if total < 2 else f"no two of the {total} problems share two "
+            "strategies)")
     block = tested["block"]
     n, k = len(block["problems"]), len(block["strategies"])
     where = f"{k} strategies x {n} problems" + (f" (the largest complete block of {total})"

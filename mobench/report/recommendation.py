@@ -135,8 +135,11 @@ def answer(chosen: list[Problem], scope: str) -> tuple[list[str], str]:
         top = max(scored.values())
         picks = sorted(s for s, v in scored.items() if v == top)
         text = "; ".join(pick_text(s, *tally[s], versus) for s in picks)
+    elif not tally:
+        where = "this problem" if len(chosen) == 1 else f"these {len(chosen)} problems"
+        text = f"no strategy was tested against {versus} on {where}"
     else:
-        tested = len({n for _, _, names in tally.values() for n in names}) or len(chosen)
+        tested = len({n for _, _, names in tally.values() for n in names})
         open_tests = [t.p_holm for p in chosen for t in p.tests if BASELINE in (t.a, t.b)
                       and t.p_holm is not None and t.winner() != BASELINE]
         why = ("" if not open_tests else " (no test with p_holm < 0.05 and A12 > 0.5)"
