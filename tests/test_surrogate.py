@@ -266,6 +266,16 @@ def test_surrogate_verb_shows_fidelity_and_refits_a_changed_table(tmp_path, monk
     path.write_text("\n".join(lines[:-1]) + "\n")  # the table changed
     assert main(["surrogate", "mnist-mlp", "--table", str(path), "--folds", "3"]) == 0
     assert "fitted to other content" in capsys.readouterr().err
+    # a document measured before the best-quarter fidelity existed is measured again
+    document = next((tmp_path / "results" / "surrogates").glob("*.json"))
+    stored = json.loads(document.read_text())
+    for scores in stored["fidelity"]["objectives"].values():
+        del scores["rho_best_quarter"]
+    document.write_text(json.dumps(stored))
+    assert main(["surrogate", "mnist-mlp", "--table", str(path), "--folds", "3"]) == 0
+    assert "before the best quarter was" in capsys.readouterr().err
+    assert "rho_best_quarter" in json.loads(document.read_text())["fidelity"]["objectives"][
+        "val_accuracy"]
 
 
 @pytest.mark.parametrize("case", ["objective", "small", "version", "grid"])

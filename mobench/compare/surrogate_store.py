@@ -98,6 +98,9 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
         reason = f"{path} holds a {stored['model'].get('family')} surrogate, not {family}"
     elif refresh_fidelity and stored.get("fidelity", {}).get("folds") != folds:
         reason = f"{path} holds {stored['fidelity'].get('folds')}-fold fidelity, not {folds}"
+    elif refresh_fidelity and any("rho_best_quarter" not in s for s in stored.get(
+            "fidelity", {}).get("objectives", {}).values()):
+        reason = f"{path} holds fidelity measured before the best quarter was"
     surrogate = Surrogate(data, family)
     if reason is None:
         on_line(f"surrogate {path}: table content unchanged (sha256 {digest[:12]}), refitted "
