@@ -263,6 +263,7 @@ class SearchEvaluator(ConfigEvaluator):
             if execution:
                 model = fresh_model(hypermodel, hp, self.seed + execution)
             run = train_measured(hypermodel, hp, model, *self.fit_args, epochs=self.epochs,
+                                 default_batch_size=hp.values.get("batch_size"),
                                  **dict(self.fit_kwargs))
             if run.status.value != "ok":
                 return Trained({}, failure=f"{run.status.value}: {run.reason}")

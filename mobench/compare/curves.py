@@ -183,7 +183,8 @@ def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs
         row.update(params=params, flops=flops.get("train_per_sample"))
         recorder = _curve_recorder(hypermodel, dataset, fcd_epochs if gan else [], seed)
         run = train_measured(hypermodel, hp, model, dataset.x_train, dataset.y_train,
-                             epochs=epochs, callbacks=[recorder], shuffle=True,
+                             epochs=epochs, default_batch_size=suite.training_batch(hp.values),
+                             callbacks=[recorder], shuffle=True,
                              validation_data=(dataset.x_val, dataset.y_val))
         row.update(status=run.status.value, reason=run.reason or "")
         epoch_s = np.asarray(run.epoch_times_s, dtype=float)
