@@ -7,7 +7,6 @@ import datetime as dt
 import functools
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mobench.errors import UsageError
+from mobench.urls import command_line, hide_passwords
 
 
 def write_json(path: str | os.PathLike, document: dict[str, Any]) -> Path:
@@ -47,50 +47,6 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-URL_IN_TEXT = re.compile(r"[A-Za-z][\w+.-]*://\S+")
-
-
-def hide_password(url: str) -> str:
-    """`url` with its password shown as ***, parsed by SQLAlchemy's `make_url` (see
-    `parse_url` for a raw `@` in the password). A URL without password (journal, sqlite, a
-    file path) is returned unchanged; one that does not parse is cut to `scheme://***@host...`
-    whenever it holds an `@`."""
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = parse_url(url)
-    except (ArgumentError, ValueError, TypeError):
-        head, sep, rest = url.partition("://")
-        return f"{head}://***@{rest.rpartition('@')[2]}" if sep and "@" in rest else url
-    if parsed.password is None:
-        return url
-    return parsed.render_as_string(hide_password=True)
-
-
-def parse_url(url: str):
-    """SQLAlchemy's URL of `url`; a password written with a raw `@` (which `make_url` splits
-    at its first `@`, leaving the rest in the host or database, e.g.
-    `postgresql://u:p/a@ss@host/db`) ends at the last `@` before the query instead."""
-    from urllib.parse import quote, unquote
-
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.password is None or "@" not in f"{parsed.host or ''}{parsed.database or ''}":
-        return parsed
-    head, _, rest = url.partition("://")
-    main, q, query = rest.rpartition("?") if parsed.query else (rest, "", "")
-    userinfo, _, location = main.rpartition("@")
-    user, _, password = userinfo.partition(":")
-    return make_url(f"{head}://{quote(unquote(user), safe='')}:"
-                    f"{quote(unquote(password), safe='')}@{location}{q}{query}")
-
-
-def hide_passwords(text: str) -> str:
-    """`text` (a command line, a message) with the password of every URL in it hidden."""
-    return URL_IN_TEXT.sub(lambda m: hide_password(m.group(0)), text)
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -136,12 +92,13 @@ def provenance(fingerprint: dict[str, Any], seed: int, **extra: Any) -> dict[str
     document = {
         "mobench_version": mobench_version(),
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
+        "command": command_line(sys.argv),
         "git_commit": git_commit(),
         "seed": seed,
         "hardware_id": fingerprint.get("hardware_id"),
         "hardware": fingerprint,
         **extra,
     }
-    document["command"] = hide_passwords(str(document["command"]))  # storage URLs' passwords
+    # a command given as text (a worker's) is masked again: its URLs end at white space
+    document["command"] = hide_passwords(str(document["command"]))
     return document

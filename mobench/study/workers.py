@@ -107,6 +107,7 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
     from mobench.study.storages import normalize_url
     from mobench.study.studies import DEFAULT_STORAGE, check_study_name
     from mobench.suites import get_suite
+    from mobench.urls import command_line
 
     suite = get_suite(args.suite, args.suites_dir)
     dataset = args.dataset or suite.dataset
@@ -158,7 +159,7 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
         heartbeat_interval=args.heartbeat_interval, grace_period=grace,
         max_retry=args.max_retry, storage_retry=args.storage_retry, distribute=args.distribute,
         workers=args.workers, trial_timeout=args.trial_timeout,
-        budget_seconds=args.budget_seconds, command=" ".join(sys.argv))
+        budget_seconds=args.budget_seconds, command=command_line(sys.argv))
 
 
 def claim_slot(study, token: str, settle_s: float = 0.2) -> int:
