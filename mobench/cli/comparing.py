@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 from mobench.cli.output import check_output, log, save_document
+from mobench.cli.parser import MAX_BUDGET
 from mobench.errors import UsageError
 
-UNLIMITED_TRIALS = 100_000
+UNLIMITED_TRIALS = MAX_BUDGET  # --budget-seconds alone: the seconds end each run
 
 
 def run_length(args: argparse.Namespace) -> str:

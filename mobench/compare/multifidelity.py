@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mobench.compare.trace import RunTrace
@@ -103,9 +104,11 @@ def make_scheduler(problem, strategy: str, seed: int, objectives: tuple[Objectiv
 
 def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
                        objectives: tuple[Objective, ...],
-                       budget_seconds: float | None = None) -> RunTrace:
+                       budget_seconds: float | None = None,
+                       on_trial: Callable[[int], None] | None = None) -> RunTrace:
     """Up to `budget` configurations (and at most `budget_seconds` of training) of one
-    multi-fidelity strategy on `problem` (`observe(params, epoch)`, `epochs`, `first_epoch`)."""
+    multi-fidelity strategy on `problem` (`observe(params, epoch)`, `epochs`, `first_epoch`);
+    `on_trial(configurations so far)` after each."""
     scheduler = make_scheduler(problem, strategy, seed, objectives)
     trace = RunTrace(strategy, seed, [], [], [], [], epochs=[], full_epochs=problem.epochs)
     spent = 0.0
@@ -146,6 +149,8 @@ def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
         trace.feasible.append(outcome.feasible)
         trace.cost_s.append(seconds)
         trace.epochs.append(epoch)
+        if on_trial is not None:
+            on_trial(len(trace.points))
         if out_of_budget:
             break
     trace.rungs.update(scheduler.counts())
