@@ -29,7 +29,9 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Write the report; 0 when every file was read, 1 when some were skipped."""
+    """Write the report; 0 when every file was read, 1 when some were skipped (or the pages
+    could not be written after all: a full disk)."""
+    from mobench.cli.output import check_output
     from mobench.report.build import build_report
 
     paths = list(args.paths) or [DEFAULT_RESULTS]
@@ -38,6 +40,7 @@ def run_report(args: argparse.Namespace) -> int:
         from mobench.report.build import EMPTY_HINT
 
         raise UsageError(f"no mobench results under {DEFAULT_RESULTS}/: {EMPTY_HINT}")
+    check_output(args.out, "--out", folder=True)  # before any file is read
     outcome = build_report(
         paths, args.out, formats=args.format.split(","), strict=args.strict,
         on_problem=lambda p: print(f"mobench: skipped {p.path}: {p.reason}", file=sys.stderr))

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mobench.errors import UsageError
-from mobench.report.load import Problem, Results, collect
+from mobench.errors import FatalError, UsageError
+from mobench.report.load import Problem, Results, collect, malformed
 from mobench.report.render import Section, write_pages
 
 FORMATS = ("html", "md")
@@ -36,6 +36,52 @@ def section_builders() -> list[Callable[[Results], Section | None]]:
 
 def build_sections(results: Results) -> list[Section]:
     return [s for build in section_builders() if (s := build(results)) is not None]
+
+
+def only(results: Results, sources: Iterable[str]) -> Results:
+    """`results` restricted to the documents `sources`."""
+    keep = set(sources)
+    return Results(results.frame[results.frame["source"].isin(keep)].reset_index(drop=True),
+                   {k: v for k, v in results.documents.items() if k in keep},
+                   list(results.problems),
+                   {k: v for k, v in results.reference.items() if k in keep})
+
+
+def sections_without_bad_documents(results: Results) -> tuple[list[Section], list[Problem]]:
+    """The sections; should a document the loader took still break one (a value of the wrong
+    type where a section reads it), each document is tried alone, the ones that break are
+    skipped as problems naming the file and why, and the rest renders."""
+    try:
+        return build_sections(results), []
+    except Exception:  # found below, document by document
+        pass
+    bad = []
+    for source in sorted(results.documents):
+        try:
+            build_sections(only(results, [source]))
+        except Exception as exc:
+            bad.append(Problem(source, malformed(exc, results.documents[source])
+                               .replace("malformed document", "cannot be shown", 1)))
+    kept = only(results, results.documents.keys() - {p.path for p in bad})
+    kept.problems.extend(bad)  # listed in the page's skipped files
+    if not kept.documents:
+        return [], bad
+    try:
+        return build_sections(kept), bad
+    except Exception as exc:  # documents that break only together: a bug, said in one line
+        raise FatalError(f"the report could not be built ({type(exc).__name__}: "
+                         f"{str(exc)[:200]}); please report this with the files") from None
+
+
+def check_usable(results: Results, where: str, strict: bool) -> None:
+    """UsageError when nothing is left to show, or under `strict` when a file was skipped."""
+    if not results.documents:
+        skipped = f" ({len(results.problems)} file(s) skipped, see above)" \
+            if results.problems else ""
+        raise UsageError(f"no mobench results under {where}{skipped}: {EMPTY_HINT}")
+    if strict and results.problems:
+        raise UsageError(f"{len(results.problems)} file(s) under {where} could not be read "
+                         "(see above); --strict: no report written")
 
 
 @dataclass(frozen=True)
@@ -71,18 +117,24 @@ def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     """
     formats = check_formats(formats)
     results = collect(paths)
+    where = ", ".join(f"{p}/" if Path(p).is_dir() else str(p) for p in paths)
     for problem in results.problems:
         if on_problem is not None:
             on_problem(problem)
-    where = ", ".join(f"{p}/" if Path(p).is_dir() else str(p) for p in paths)
-    if not results.documents:
-        skipped = f" ({len(results.problems)} file(s) skipped, see above)" \
-            if results.problems else ""
-        raise UsageError(f"no mobench results under {where}{skipped}: {EMPTY_HINT}")
-    if strict and results.problems:
-        raise UsageError(f"{len(results.problems)} file(s) under {where} could not be read "
-                         "(see above); --strict: no report written")
-    sections = build_sections(results)
-    subtitle = f"{len(results.documents)} documents from {where}"
-    written = write_pages(sections, Path(out), formats, subtitle=subtitle)
-    return Outcome(written, results.problems, len(results.documents))
+    check_usable(results, where, strict)
+    sections, unshown = sections_without_bad_documents(results)
+    if unshown:
+        for problem in unshown:
+            if on_problem is not None:
+                on_problem(problem)
+        results = only(results, results.documents.keys() - {p.path for p in unshown})
+        results.problems.extend(unshown)
+        check_usable(results, where, strict)
+    problems, shown = results.problems, len(results.documents)
+    subtitle = f"{shown} documents from {where}"
+    try:
+        written = write_pages(sections, Path(out), formats, subtitle=subtitle)
+    except OSError as exc:  # after the output checks: a full disk, a folder gone read-only
+        raise FatalError(f"cannot write the report to {exc.filename or out}: "
+                         f"{exc.strerror or exc}") from None
+    return Outcome(written, problems, shown)
