@@ -182,7 +182,10 @@ class Progress:
     def advance(self, n: int = 1, *, status: str = "", line: str | None = None,
                 done: int | None = None) -> None:
         """`n` more units finished (or `done` in all); `status` for the bar, `line` (default
-        `status`) for the plain line."""
+        `status`) for the plain line. A Ctrl-C swallowed during the unit ends the loop here."""
+        from mobench.interrupts import raise_if_interrupted
+
+        raise_if_interrupted()
         self.done = self.done + n if done is None else done
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, status=status)

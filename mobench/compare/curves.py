@@ -170,6 +170,7 @@ def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs
     """Train one config once for `epochs`; its curves, cost and status as a table row."""
     import tensorflow as tf
 
+    from mobench.interrupts import raise_if_interrupted
     from mobench.models.common import fresh_model
     from mobench.profiling.training import cheap_objectives, train_measured
 
@@ -206,6 +207,7 @@ def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs
     except tf.errors.ResourceExhaustedError as exc:
         row.update(status="out_of_memory", reason=_one_line(exc))
     except Exception as exc:  # one broken config must not stop an unattended build
+        raise_if_interrupted()  # ... but Ctrl-C, which TensorFlow may turn into an error, does
         row.update(status="failed", reason=f"{type(exc).__name__}: {_one_line(exc)}")
     row["wall_time"] = time.perf_counter() - t0
     return row

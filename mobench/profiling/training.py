@@ -110,16 +110,19 @@ def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
     import keras
     import tensorflow as tf
 
+    from mobench.interrupts import raise_if_interrupted
     from mobench.profiling.memory import PeakWindow
 
     timer = epoch_timer()
+    # a Ctrl-C that a destructor swallowed mid-epoch ends the fit at the epoch's end
+    check = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: raise_if_interrupted())
     window = PeakWindow(model)
     with default_batch(model, default_batch_size) as used:
         try:
             t0 = time.perf_counter_ns()
             history = hypermodel.fit(
                 hp, model, *fit_args, epochs=epochs, verbose=0, **fit_kwargs,
-                callbacks=[*(callbacks or []), timer, keras.callbacks.TerminateOnNaN()],
+                callbacks=[*(callbacks or []), timer, keras.callbacks.TerminateOnNaN(), check],
             )
             # the fit's wall time without its validation passes (see epoch_timer)
             train_time = (time.perf_counter_ns() - t0) / 1e9 - sum(timer.validation_s)

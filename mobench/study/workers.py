@@ -287,19 +287,28 @@ def child_main() -> int:
         if spec.info_dir:
             write_json(Path(spec.info_dir) / f"info-{os.getpid()}.json", info)
 
+    from mobench.interrupts import interrupted, interruptible
+
     module, _, attr = spec.entry.partition(":")
-    try:
-        getattr(importlib.import_module(module), attr)(spec, on_line, watch, on_info)
-    except UsageError as exc:
-        print(f"mobench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except MobenchError as exc:
-        print(f"mobench[{label}]: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        on_line("interrupted: the running trial is marked failed")
-        return 130
-    return 0
+    with interruptible():
+        try:
+            getattr(importlib.import_module(module), attr)(spec, on_line, watch, on_info)
+        except UsageError as exc:
+            print(f"mobench: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except MobenchError as exc:
+            print(f"mobench[{label}]: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            pass
+        except Exception:
+            if not interrupted():  # else TensorFlow made the interrupt another error
+                raise
+        else:
+            if not interrupted():
+                return 0
+    on_line("interrupted: the running trial is marked failed")
+    return 130
 
 
 if __name__ == "__main__":
