@@ -49,8 +49,9 @@ class _Quiet:
     """`sys.meta_path` hook: the first `import tensorflow` runs with fd 2 captured."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None):
-        if fullname != "tensorflow":
+        if fullname != "tensorflow" or verbose():  # --verbose may come after the hook
             return None
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read as TensorFlow loads
         from importlib.machinery import PathFinder
 
         spec = PathFinder.find_spec(fullname, path)
@@ -96,12 +97,9 @@ class captured_stderr:
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's start-up log lines off stderr (unless `MOBENCH_VERBOSE` is set).
-
-    Must run before TensorFlow is imported; a no-op if it already is."""
-    if verbose():
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Keep TensorFlow's start-up log lines off stderr (unless `MOBENCH_VERBOSE` is set when
+    TensorFlow is imported). `import mobench` runs it, so the Python API is as quiet as the
+    CLI. Must run before TensorFlow is imported; a no-op if it already is."""
     if "tensorflow" in sys.modules or any(isinstance(f, _Quiet) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _Quiet())

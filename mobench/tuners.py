@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mobench.errors import UsageError
-from mobench.objectives import Objective, parse_objective
+from mobench.objectives import Objective, distinct, parse_objective
 from mobench.study.evaluator import ConfigEvaluator, Trained
 
 
@@ -41,7 +41,7 @@ def as_objectives(objective: Any) -> tuple[Objective, ...]:
             raise UsageError(f"objective {item!r}: give a name or a keras_tuner.Objective")
     if not out:
         raise UsageError("objective needs at least one name")
-    return tuple(out)
+    return distinct(tuple(out))
 
 
 class ParetoSearch:
