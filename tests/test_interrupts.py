@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from mobench import cli
-from mobench.console import Progress
-from mobench.interrupts import interrupted, interruptible, raise_if_interrupted
+from mobench.console import Progress, interrupted, interruptible, raise_if_interrupted
 
 ROOT = Path(__file__).resolve().parents[1]
 

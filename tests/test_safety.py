@@ -21,7 +21,7 @@ from optuna.trial import TrialState
 from mobench.cli import main
 from mobench.compare.appendcsv import exclusive_lock
 from mobench.compare.tabular import FIELDS, build_table, config_key, grid_configs, load_table
-from mobench.documents import provenance, write_json
+from mobench.documents import hide_password, hide_passwords, provenance, write_json
 from mobench.errors import UsageError
 from mobench.objectives import parse_objectives
 from mobench.records import SCHEMA_VERSION
@@ -30,7 +30,6 @@ from mobench.study.loop import Worker, run_trials
 from mobench.study.outcome import TrialOutcome
 from mobench.study.storages import StorageSettings, redact
 from mobench.study.studies import open_study
-from mobench.urls import hide_password, hide_passwords
 
 ROOT = Path(__file__).resolve().parents[1]
 OBJECTIVES = parse_objectives("val_accuracy,train_time")

@@ -10,9 +10,8 @@ import sys
 import pytest
 
 from mobench.cli import main
-from mobench.documents import provenance
+from mobench.documents import command_line, hide_password, hide_passwords, provenance, scrub
 from mobench.study.storages import normalize_url, redact
-from mobench.urls import command_line, hide_password, hide_passwords, scrub
 
 SECRET = "S3CR3T"
 UNREACHABLE = "127.0.0.1:1"  # nothing listens: the driver's own error is printed

@@ -17,8 +17,13 @@ from mobench.errors import MobenchError, UsageError
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from mobench.console import VERBOSE_ENV, enable_bars, quiet_tensorflow
-    from mobench.interrupts import interrupted, interruptible
+    from mobench.console import (
+        VERBOSE_ENV,
+        enable_bars,
+        interrupted,
+        interruptible,
+        quiet_tensorflow,
+    )
 
     if args.verbose:
         os.environ[VERBOSE_ENV] = "1"  # worker processes inherit it

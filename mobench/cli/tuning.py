@@ -60,7 +60,7 @@ def run_tune(args: argparse.Namespace) -> int:
             nonlocal info
             info = found
 
-        from mobench.interrupts import interrupted
+        from mobench.console import interrupted
 
         try:
             with sigterm_as_interrupt():

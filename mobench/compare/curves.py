@@ -170,7 +170,7 @@ def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs
     """Train one config once for `epochs`; its curves, cost and status as a table row."""
     import tensorflow as tf
 
-    from mobench.interrupts import raise_if_interrupted
+    from mobench.console import raise_if_interrupted
     from mobench.models.common import fresh_model
     from mobench.profiling.training import cheap_objectives, train_measured
 

@@ -110,7 +110,7 @@ def profile_mode(
     except tf.errors.ResourceExhaustedError as exc:
         return ModeProfile(mode, Status.OUT_OF_MEMORY, reason=_first_line(exc))
     except Exception as exc:  # one mode failing must not stop the others, but Ctrl-C does
-        from mobench.interrupts import raise_if_interrupted
+        from mobench.console import raise_if_interrupted
 
         raise_if_interrupted()
         return ModeProfile(mode, Status.FAILED, reason=f"{type(exc).__name__}: {_first_line(exc)}")

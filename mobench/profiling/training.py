@@ -110,7 +110,7 @@ def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
     import keras
     import tensorflow as tf
 
-    from mobench.interrupts import raise_if_interrupted
+    from mobench.console import raise_if_interrupted
     from mobench.profiling.memory import PeakWindow
 
     timer = epoch_timer()

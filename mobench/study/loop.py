@@ -297,7 +297,7 @@ def _run_one(ops: StudyOps, trial, evaluator, constraints: tuple,
         ops.fail(trial.number, "usage error")
         raise
     except BaseException as exc:
-        from mobench.interrupts import interrupted
+        from mobench.console import interrupted
 
         ops.fail(trial.number, "interrupted" if interrupted() else
                  f"{type(exc).__name__}: {str(exc)[:200]}")

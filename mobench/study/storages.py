@@ -30,8 +30,8 @@ from optuna.storages import JournalStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages._heartbeat import BaseHeartbeat  # Optuna's heartbeat interface
 from optuna.trial import TrialState
 
+from mobench.documents import hide_password, parse_url, scrub
 from mobench.errors import FatalError, UsageError
-from mobench.urls import hide_password, parse_url, scrub
 
 T = TypeVar("T")
 
@@ -60,7 +60,7 @@ class StorageSettings:
 
 
 def redact(url: str) -> str:
-    """The URL with its secrets shown as *** (`mobench.urls`), for messages and documents;
+    """The URL with its secrets shown as *** (`mobench.documents`), for messages and documents;
     journal URLs and file paths are no secret and stay as they are."""
     return hide_password(url)
 

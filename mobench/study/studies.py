@@ -55,8 +55,8 @@ def open_study(storage, name: str, objectives: tuple[Objective, ...], sampler, s
     """
     import optuna
 
+    from mobench.documents import scrub
     from mobench.study.storages import make_storage, normalize_url, redact
-    from mobench.urls import scrub
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     check_study_name(name)

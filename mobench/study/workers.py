@@ -89,6 +89,7 @@ class TuneSpec:
 def tune_spec(args: argparse.Namespace) -> TuneSpec:
     """The spec of a `tune` command, checked without TensorFlow (bad input exits 2 at once)."""
     from mobench.data import DATASET_NAMES
+    from mobench.documents import command_line
     from mobench.objectives import (
         CATALOGUE,
         check_measurable,
@@ -107,7 +108,6 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
     from mobench.study.storages import normalize_url
     from mobench.study.studies import DEFAULT_STORAGE, check_study_name
     from mobench.suites import get_suite
-    from mobench.urls import command_line
 
     suite = get_suite(args.suite, args.suites_dir)
     dataset = args.dataset or suite.dataset
@@ -287,7 +287,7 @@ def child_main() -> int:
         if spec.info_dir:
             write_json(Path(spec.info_dir) / f"info-{os.getpid()}.json", info)
 
-    from mobench.interrupts import interrupted, interruptible
+    from mobench.console import interrupted, interruptible
 
     module, _, attr = spec.entry.partition(":")
     with interruptible():
