@@ -33,12 +33,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             status = verb_runner(args.verb)(args)
         except KeyboardInterrupt:
-            status = 130
+            status = None
         except Exception as exc:
             if not interrupted():  # else TensorFlow made the interrupt another error
                 return report_error(exc)
-            status = 130
-        if status == 130 or interrupted():  # an interrupt swallowed until the end: still one
+            status = None
+        # a verb that said so itself returns 130; one swallowed until the end still counts
+        if status is None or (interrupted() and status != 130):
             print("mobench: interrupted", file=sys.stderr)
             return 130
         return status
