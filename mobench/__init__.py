@@ -14,6 +14,17 @@ from typing import Any
 # (see mobench.profiling.memory). A user's own setting wins.
 os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "true")
 
+
+def _quiet() -> None:
+    """TensorFlow's native start-up lines kept off stderr for the Python API too, as the CLI
+    does (`mobench.console.quiet_tensorflow`: an import hook; TensorFlow is not imported)."""
+    from mobench.console import quiet_tensorflow
+
+    quiet_tensorflow()
+
+
+_quiet()
+
 __version__ = "0.1.0"
 
 

@@ -14,16 +14,22 @@ are written back to stderr. TensorFlow's Python logger is set to ERROR, which hi
 `Progress`: a rich progress bar with ETA when stderr is a terminal and bars are enabled
 (`enable_bars()`, done by the CLI), else plain lines through `on_line`, at most one per
 `every_s` seconds (every update when `every_s` is 0).
+
+`interruptible()`: Ctrl-C remembered as well as raised, so that one swallowed on its way still
+ends the run at the next safe point (see the section at the end).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 VERBOSE_ENV = "MOBENCH_VERBOSE"
@@ -49,8 +55,9 @@ class _Quiet:
     """`sys.meta_path` hook: the first `import tensorflow` runs with fd 2 captured."""
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None):
-        if fullname != "tensorflow":
+        if fullname != "tensorflow" or verbose():  # --verbose may come after the hook
             return None
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read as TensorFlow loads
         from importlib.machinery import PathFinder
 
         spec = PathFinder.find_spec(fullname, path)
@@ -96,12 +103,9 @@ class captured_stderr:
 
 
 def quiet_tensorflow() -> None:
-    """Keep TensorFlow's start-up log lines off stderr (unless `MOBENCH_VERBOSE` is set).
-
-    Must run before TensorFlow is imported; a no-op if it already is."""
-    if verbose():
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Keep TensorFlow's start-up log lines off stderr (unless `MOBENCH_VERBOSE` is set when
+    TensorFlow is imported). `import mobench` runs it, so the Python API is as quiet as the
+    CLI. Must run before TensorFlow is imported; a no-op if it already is."""
     if "tensorflow" in sys.modules or any(isinstance(f, _Quiet) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _Quiet())
@@ -182,7 +186,8 @@ class Progress:
     def advance(self, n: int = 1, *, status: str = "", line: str | None = None,
                 done: int | None = None) -> None:
         """`n` more units finished (or `done` in all); `status` for the bar, `line` (default
-        `status`) for the plain line."""
+        `status`) for the plain line. A Ctrl-C swallowed during the unit ends the loop here."""
+        raise_if_interrupted()
         self.done = self.done + n if done is None else done
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, status=status)
@@ -203,3 +208,55 @@ class Progress:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+# --- Ctrl-C always ends a run: the interrupt is remembered, not only raised ----------------
+#
+# Python raises KeyboardInterrupt in whatever code runs when SIGINT arrives. During a build that
+# is often a destructor or a weakref callback of TensorFlow's objects (Keras' `clear_session`
+# collects garbage once per model), where Python prints "Exception ignored ... KeyboardInterrupt"
+# and goes on; or TensorFlow's C++ code, which turns it into another error (a `SystemError`).
+# So `interruptible()` installs a SIGINT handler that also sets a flag; the loops check it at
+# safe points (`raise_if_interrupted`: each epoch, each config or trial, each progress step),
+# and the CLI exits 130 whatever error an interrupt became.
+
+_interrupted = False
+
+
+def interrupted() -> bool:
+    """Whether Ctrl-C (or SIGTERM raised as it) arrived since `interruptible()` began."""
+    return _interrupted
+
+
+def note_interrupt() -> None:
+    """Remember an interrupt (for a handler of another signal that raises like Ctrl-C)."""
+    global _interrupted
+    _interrupted = True
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if an interrupt arrived and was swallowed on its way."""
+    if _interrupted:
+        raise KeyboardInterrupt("interrupted earlier (the first signal was swallowed)")
+
+
+def _on_sigint(signum, frame) -> None:
+    note_interrupt()
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """While the block runs (in the main thread), SIGINT raises KeyboardInterrupt and is
+    remembered; the previous handler, and the flag as it was, come back afterwards."""
+    global _interrupted
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    was, _interrupted = _interrupted, False
+    previous = signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _interrupted = was

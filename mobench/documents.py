@@ -1,5 +1,6 @@
 """Stored documents: written atomically (write, fsync, rename), read as data only, and the
-provenance every result carries (hardware, versions, git commit, time, command line)."""
+provenance every result carries (hardware, versions, git commit, time, command line), with
+every secret of a storage URL masked wherever a URL or a command line is shown or stored."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import functools
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from mobench.errors import UsageError
 
@@ -49,32 +53,29 @@ def current_umask() -> int:
     return mask
 
 
-URL_IN_TEXT = re.compile(r"[A-Za-z][\w+.-]*://\S+")
+# --- storage URLs and command lines, their secrets hidden -------------------------------
+#
+# The one parser (SQLAlchemy's `make_url`) and masker every message, document field and
+# log line goes through. A secret is a URL's userinfo password (`user:PASSWORD@host`) or
+# the value of a query parameter whose name, in any case and percent-decoded, says
+# password, pwd, secret or token (`?password=`, `?PASSWORD=`, `?pass%77ord=`): shown as ***.
+
+MASK = "***"
+URL_START = re.compile(r"[A-Za-z][\w+.-]*://")
+URL_IN_TEXT = re.compile(r"[A-Za-z][\w+.-]*://[^\s'\"]+")  # ends at a space or a quote
+SECRET_NAME = re.compile(r"pass|pwd|secret|token", re.IGNORECASE)
+QUERY_ITEM = re.compile(r"([?&;])([^=&;#]*)=([^&;#]*)")
 
 
-def hide_password(url: str) -> str:
-    """`url` with its password shown as ***, parsed by SQLAlchemy's `make_url` (see
-    `parse_url` for a raw `@` in the password). A URL without password (journal, sqlite, a
-    file path) is returned unchanged; one that does not parse is cut to `scheme://***@host...`
-    whenever it holds an `@`."""
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = parse_url(url)
-    except (ArgumentError, ValueError, TypeError):
-        head, sep, rest = url.partition("://")
-        return f"{head}://***@{rest.rpartition('@')[2]}" if sep and "@" in rest else url
-    if parsed.password is None:
-        return url
-    return parsed.render_as_string(hide_password=True)
+def is_secret_name(name: str) -> bool:
+    """Whether a query parameter (percent-encoded or not) names a secret."""
+    return bool(SECRET_NAME.search(unquote_plus(name)))
 
 
 def parse_url(url: str):
     """SQLAlchemy's URL of `url`; a password written with a raw `@` (which `make_url` splits
     at its first `@`, leaving the rest in the host or database, e.g.
     `postgresql://u:p/a@ss@host/db`) ends at the last `@` before the query instead."""
-    from urllib.parse import quote, unquote
-
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -88,9 +89,73 @@ def parse_url(url: str):
                     f"{quote(unquote(password), safe='')}@{location}{q}{query}")
 
 
+def hide_password(url: str) -> str:
+    """`url` with every secret shown as ***. A URL without one (journal, sqlite, a file path)
+    is returned unchanged; one that does not parse is masked by its shape: everything between
+    `://` and the last `@` is hidden, and every secret query value."""
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = parse_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        head, sep, rest = url.partition("://")
+        main, q, query = rest.partition("?")
+        if sep and "@" in main:
+            main = f"{MASK}@{main.rpartition('@')[2]}"
+        return _mask_query(f"{head}{sep}{main}{q}{query}")
+    secret_keys = [k for k in parsed.query if is_secret_name(k)]
+    if parsed.password is None and not secret_keys:
+        return url
+    if secret_keys:
+        parsed = parsed.update_query_dict({k: MASK for k in secret_keys}, append=False)
+    # SQLAlchemy percent-encodes the mask in a query value
+    return parsed.render_as_string(hide_password=True).replace(quote_plus(MASK), MASK)
+
+
+def _mask_query(text: str) -> str:
+    return QUERY_ITEM.sub(lambda m: f"{m[1]}{m[2]}={MASK}" if is_secret_name(m[2]) else m[0],
+                          text)
+
+
+def url_secrets(url: str) -> set[str]:
+    """The secrets in `url`, raw and percent-encoded as a driver may echo them."""
+    try:
+        parsed = parse_url(url)
+        raw = [parsed.password or ""] + [v for k, v in parsed.query.items()
+                                         if is_secret_name(k)
+                                         for v in ([v] if isinstance(v, str) else v)]
+    except Exception:  # unparsable: the query's secret values, as written
+        raw = [unquote_plus(m[3]) for m in QUERY_ITEM.finditer(url) if is_secret_name(m[2])]
+    return {form for value in raw if value
+            for form in (value, quote(value, safe=""), quote_plus(value))}
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a driver's error message) with `url` shown masked and none of its secrets."""
+    text = text.replace(url, hide_password(url))
+    for secret in sorted(url_secrets(url), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
 def hide_passwords(text: str) -> str:
-    """`text` (a command line, a message) with the password of every URL in it hidden."""
+    """`text` (a message) with every URL in it masked; a URL ends at white space or a quote
+    here, so a command line is masked argument by argument instead (`command_line`)."""
     return URL_IN_TEXT.sub(lambda m: hide_password(m.group(0)), text)
+
+
+def hide_in_argument(argument: str) -> str:
+    """One command-line argument (`URL`, `--storage=URL`) masked: the URL runs to the
+    argument's end, spaces in its password included."""
+    match = URL_START.search(argument)
+    if match is None:
+        return argument
+    return argument[:match.start()] + hide_password(argument[match.start():])
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The command as a shell would take it back, every URL argument masked."""
+    return shlex.join(hide_in_argument(str(a)) for a in argv)
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -136,12 +201,13 @@ def provenance(fingerprint: dict[str, Any], seed: int, **extra: Any) -> dict[str
     document = {
         "mobench_version": mobench_version(),
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
+        "command": command_line(sys.argv),
         "git_commit": git_commit(),
         "seed": seed,
         "hardware_id": fingerprint.get("hardware_id"),
         "hardware": fingerprint,
         **extra,
     }
-    document["command"] = hide_passwords(str(document["command"]))  # storage URLs' passwords
+    # a command given as text (a worker's) is masked again: its URLs end at white space
+    document["command"] = hide_passwords(str(document["command"]))
     return document

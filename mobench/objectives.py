@@ -59,7 +59,16 @@ CATALOGUE: dict[str, Objective] = {o.name: o for o in (
     Objective("fcd", MIN, "", description="Frechet classifier distance of GAN samples"),
     Objective("classifier_score", MAX, "", description="Inception-score analogue of samples"),
 )}
+# What the model itself reports (its training logs, the GAN's quality pass), not what mobench
+# measures around it: a trial that trained and lacks one names an objective the model never
+# logs, a mistake in the command, not a one-off failed measurement.
+MODEL_METRICS = frozenset({"val_accuracy", "val_loss", "fcd", "classifier_score"})
 DIRECTION_WORDS = {"min": MIN, "minimize": MIN, "max": MAX, "maximize": MAX}
+
+
+def model_metric(objective: Objective) -> bool:
+    """Whether the model reports `objective` (a user metric, or one of MODEL_METRICS)."""
+    return objective.name in MODEL_METRICS or objective.name not in CATALOGUE
 USER_METRIC = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
@@ -92,6 +101,11 @@ def parse_objectives(specs: str | Iterable[str]) -> tuple[Objective, ...]:
     objectives = tuple(parse_objective(s) for s in items if s.strip())
     if not objectives:
         raise UsageError("--objectives needs at least one objective name")
+    return distinct(objectives)
+
+
+def distinct(objectives: tuple[Objective, ...]) -> tuple[Objective, ...]:
+    """`objectives`, refused with a UsageError when one is listed twice."""
     names = [o.name for o in objectives]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -54,6 +54,11 @@ class Suite:
         """Instantiate the suite's keras-tuner HyperModel for the dataset's shape."""
         return load_hypermodel(self.model, self.path, input_shape, num_classes)
 
+    def training_batch(self, hp_values: dict[str, Any]) -> int:
+        """The batch a config trains at: its `batch_size` hyperparameter, else the suite's
+        (every fit passes it: Keras alone would train at 32)."""
+        return int(hp_values.get("batch_size") or self.batch_size)
+
     def hyperparameters(self, hypermodel, variant: str | None = None,
                         values: dict[str, Any] | None = None):
         """HyperParameters holding the model's space with a variant's (or given) values set.

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mobench.errors import UsageError
-from mobench.objectives import Objective, parse_objective
+from mobench.objectives import Objective, distinct, parse_objective
 from mobench.study.evaluator import ConfigEvaluator, Trained
 
 
@@ -41,7 +41,7 @@ def as_objectives(objective: Any) -> tuple[Objective, ...]:
             raise UsageError(f"objective {item!r}: give a name or a keras_tuner.Objective")
     if not out:
         raise UsageError("objective needs at least one name")
-    return tuple(out)
+    return distinct(tuple(out))
 
 
 class ParetoSearch:
@@ -263,6 +263,7 @@ class SearchEvaluator(ConfigEvaluator):
             if execution:
                 model = fresh_model(hypermodel, hp, self.seed + execution)
             run = train_measured(hypermodel, hp, model, *self.fit_args, epochs=self.epochs,
+                                 default_batch_size=hp.values.get("batch_size"),
                                  **dict(self.fit_kwargs))
             if run.status.value != "ok":
                 return Trained({}, failure=f"{run.status.value}: {run.reason}")

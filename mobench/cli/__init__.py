@@ -17,23 +17,43 @@ from mobench.errors import MobenchError, UsageError
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from mobench.console import VERBOSE_ENV, enable_bars, quiet_tensorflow
+    from mobench.console import (
+        VERBOSE_ENV,
+        enable_bars,
+        interrupted,
+        interruptible,
+        quiet_tensorflow,
+    )
 
     if args.verbose:
         os.environ[VERBOSE_ENV] = "1"  # worker processes inherit it
     quiet_tensorflow()  # before anything imports TensorFlow
     enable_bars()
-    try:
-        return verb_runner(args.verb)(args)
-    except UsageError as exc:
+    with interruptible():
+        try:
+            status = verb_runner(args.verb)(args)
+        except KeyboardInterrupt:
+            status = None
+        except Exception as exc:
+            if not interrupted():  # else TensorFlow made the interrupt another error
+                return report_error(exc)
+            status = None
+        # a verb that said so itself returns 130; one swallowed until the end still counts
+        if status is None or (interrupted() and status != 130):
+            print("mobench: interrupted", file=sys.stderr)
+            return 130
+        return status
+
+
+def report_error(exc: Exception) -> int:
+    """mobench's errors as one line and their exit status; anything else is a bug: raised."""
+    if isinstance(exc, UsageError):
         print(f"mobench: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except MobenchError as exc:
+    if isinstance(exc, MobenchError):
         print(f"mobench: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("mobench: interrupted", file=sys.stderr)
-        return 130
+    raise exc
 
 
 def verb_runner(verb: str) -> Callable[[argparse.Namespace], int]:

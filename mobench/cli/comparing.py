@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 
 from mobench.cli.output import check_output, log, save_document
+from mobench.cli.parser import MAX_BUDGET
 from mobench.errors import UsageError
 
-UNLIMITED_TRIALS = 100_000
+UNLIMITED_TRIALS = MAX_BUDGET  # --budget-seconds alone: the seconds end each run
 SURROGATE_SEEDS = 40  # default seeds per strategy on a surrogate (cheap trials, tight tests)
 
 
@@ -91,8 +92,9 @@ def run_compare(args: argparse.Namespace) -> int:
                             objectives)
     path = args.table or Path("results") / "tables" / f"{suite.name}-digits.csv"
     header, frame = load_table(path)
-    if header["suite"] != suite.name:
-        raise UsageError(f"{path} is a table of suite {header['suite']!r}, not {suite.name!r}")
+    if header.get("suite") != suite.name:
+        raise UsageError(f"{path} is a table of suite {header.get('suite')!r}, not "
+                         f"{suite.name!r}")
     if header.get("suite_version") != suite.version:
         raise UsageError(f"{path} was measured with version {header.get('suite_version')!r} of "
                          f"suite {suite.name!r}, which is now version {suite.version}: rebuild "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,16 +37,52 @@ non_negative_int = checked_number(int, lambda v: v >= 0, "an integer >= 0")
 positive_float = checked_number(float, lambda v: 0 < v < float("inf"), "a positive number")
 
 
-def bounded(parse, limit: float):
-    """`parse`, and at most `limit` (huge values are typos, not plans)."""
+def bounded(parse, limit: float, what: str = ""):
+    """`parse`, and at most `limit` (huge values are typos, not plans); `what` says why."""
     def check(text: str):
         value = parse(text)
         if value > limit:
-            raise argparse.ArgumentTypeError(f"{text} is too large (at most {limit:g})")
+            most = f"{int(limit):,}" if float(limit).is_integer() else f"{limit:g}"
+            raise argparse.ArgumentTypeError(
+                f"{text} is too large (at most {most}{f', {what}' if what else ''})")
         return value
 
     check.__name__ = parse.__name__  # argparse names the type in its messages
     return check
+
+
+# Upper bounds of counts and durations (README, "Common options"): a value past them is a
+# typo, and would run for ever or fill the memory before any progress showed.
+MAX_EPOCHS = 100_000
+MAX_EXAMPLES = 1_000_000_000  # --limit, --val-limit: more than any dataset holds
+MAX_SECONDS = 365 * 86400  # --budget-seconds: a year of training
+MAX_SEEDS = 1_000
+MAX_BUDGET = 100_000  # trials of one comparison run
+MAX_REPEATS = 100
+MAX_STEPS = 1_000_000
+MAX_BATCH = 1 << 20
+epochs_count = bounded(positive_int, MAX_EPOCHS)
+examples_count = bounded(positive_int, MAX_EXAMPLES)
+seconds_budget = bounded(positive_float, MAX_SECONDS, "a year")
+seeds_count = bounded(positive_int, MAX_SEEDS)
+trials_budget = bounded(positive_int, MAX_BUDGET)
+threads_count = bounded(positive_int, os.cpu_count() or 1, "the cores of this machine")
+
+
+def checkpoint_list(text: str) -> list[int]:
+    """B1,B2,...: distinct trial counts, each within MAX_BUDGET."""
+    values = [trials_budget(item) for item in csv_list(text)]
+    twice = sorted({v for v in values if values.count(v) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"{twice[0]} is given twice")
+    return values
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser, its errors in one line (the usage is in --help)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def seed_value(text: str) -> int:
@@ -102,7 +139,7 @@ def parse_grid(text: str) -> tuple[str, list[object]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m mobench",
         description="Resource-aware benchmarks and multi-objective tuning for TensorFlow/Keras.",
     )
@@ -117,10 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_args(p)
     p.add_argument("--modes", type=csv_list, default=["eager", "graph", "xla"],
                    help="execution modes, comma separated (default: eager,graph,xla)")
-    p.add_argument("--steps", type=positive_int, default=20, help="timed steps (default 20)")
-    p.add_argument("--warmup", type=positive_int, default=3,
+    p.add_argument("--steps", type=bounded(positive_int, MAX_STEPS), default=20,
+                   help="timed steps (default 20)")
+    p.add_argument("--warmup", type=bounded(positive_int, MAX_STEPS), default=3,
                    help="discarded calls before timing, the first compiles (default 3)")
-    p.add_argument("--batch-size", type=positive_int, help="override the variant's batch size")
+    p.add_argument("--batch-size", type=bounded(positive_int, MAX_BATCH),
+                   help="override the variant's batch size")
     p.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     p.add_argument("--json", type=Path, metavar="PATH",
                    help="where to write the record (default results/runs/profile-*.json)")
@@ -133,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Train a suite variant (or explicit hp values) for the"
                          " suite's epochs and record quality, training cost and peak memory.")
     add_config_args(e)
-    e.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
+    e.add_argument("--epochs", type=epochs_count, help="override the suite's epochs")
     e.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     e.add_argument("--profile", type=csv_list, default=[], metavar="MODES",
                    help="also profile these modes (e.g. graph,xla) for xla_throughput, latency")
@@ -154,10 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--trials", type=bounded(positive_int, 1_000_000), default=None,
                    help="finished trials the study should hold (default 20; with "
                    "--budget-seconds, no limit)")
-    t.add_argument("--budget-seconds", type=positive_float, default=None, metavar="S",
+    t.add_argument("--budget-seconds", type=seconds_budget, default=None, metavar="S",
                    help="stop starting trials once the finished ones trained for S seconds "
                    "(any strategy; a stopped trial counts the epochs it used)")
-    t.add_argument("--epochs", type=bounded(positive_int, 100_000),
+    t.add_argument("--epochs", type=epochs_count,
                    help="override the suite's epochs")
     t.add_argument("--seed", type=seed_value, default=0, help="random seed (default 0)")
     t.add_argument("--storage", help="Optuna storage URL (default sqlite:///results/"
@@ -205,8 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("source", nargs="*", help=argparse.SUPPRESS)  # `import SUITE CSV`
     tb.add_argument("--grid", type=parse_grid, action="append", default=[],
                     metavar="KEY=V1,V2,...", help="override or add one grid axis (repeatable)")
-    tb.add_argument("--epochs", type=positive_int, help="override the suite's epochs")
-    tb.add_argument("--repeats", type=positive_int, default=1,
+    tb.add_argument("--epochs", type=epochs_count, help="override the suite's epochs")
+    tb.add_argument("--repeats", type=bounded(positive_int, MAX_REPEATS), default=1,
                     help="evaluations per config with seeds seed..seed+R-1 (default 1)")
     tb.add_argument("--seed", type=seed_value, default=0, help="first seed (default 0)")
     tb.add_argument("--out", type=Path, metavar="PATH",
@@ -220,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="how configs are drawn (default sobol, scrambled with --seed)")
     lc.add_argument("--repeat-every", type=non_negative_int, default=5, metavar="K",
                     help="every K-th config also runs with seed+1 (default 5; 0: none)")
-    lc.add_argument("--threads", type=positive_int, metavar="T",
+    lc.add_argument("--threads", type=threads_count, metavar="T",
                     help="TensorFlow intra- and inter-op threads (default: TF's own)")
     lc.add_argument("--max-runs", type=positive_int, metavar="R",
                     help="measure at most R runs, then stop (re-run to continue): a fresh "
@@ -241,12 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated strategy names, or all (default: every sampler); "
                    "mo-asha and mo-hyperband[:SAMPLER][:eta=E][:min=M] stop trials early "
                    "(--problem surrogate, or --live), st-moasha is Syne Tune's MOASHA")
-    c.add_argument("--budget", type=positive_int, default=None,
+    c.add_argument("--budget", type=trials_budget, default=None,
                    help="trials per run (default 30; no trial limit with --budget-seconds)")
-    c.add_argument("--budget-seconds", type=positive_float, default=None, metavar="S",
+    c.add_argument("--budget-seconds", type=seconds_budget, default=None, metavar="S",
                    help="also end each run before its training seconds pass S (equal compute;"
                    " a multi-fidelity trial stopped early costs only the epochs it used)")
-    c.add_argument("--seeds", type=positive_int, default=None,
+    c.add_argument("--seeds", type=seeds_count, default=None,
                    help="seeds per strategy, at least 2 when comparing strategies (default 10;"
                    " 40 with --problem surrogate)")
     source = c.add_mutually_exclusive_group()
@@ -255,10 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--live", action="store_true",
                         help="train for real instead of replaying a table (small budgets!)")
     c.add_argument("--dataset", default=None, help="dataset of --live runs (default: suite's)")
-    c.add_argument("--limit", type=positive_int, help="cap training examples of --live runs")
-    c.add_argument("--val-limit", type=positive_int,
+    c.add_argument("--limit", type=examples_count, help="cap training examples of --live runs")
+    c.add_argument("--val-limit", type=examples_count,
                    help="cap validation examples of --live runs (default: a quarter of --limit)")
-    c.add_argument("--epochs", type=positive_int,
+    c.add_argument("--epochs", type=epochs_count,
                    help="epochs of --live runs (default: the suite's); mo-asha needs a rung "
                    "below the last")
     c.add_argument("--objectives", type=csv_list, metavar="A,B",
@@ -268,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--normalisation", default="front", metavar="front|box",
                    help="primary hypervolume scale: front (default; the reference front's ideal"
                    " to nadir) or box (bounds over all evaluations); the other is kept beside")
-    c.add_argument("--checkpoints", type=lambda t: [positive_int(x) for x in csv_list(t)],
+    c.add_argument("--checkpoints", type=checkpoint_list,
                    default=[], metavar="B1,B2", help="extra budgets for the final table")
     c.add_argument("--jobs", type=bounded(positive_int, 256), default=1,
                    help="worker processes (default 1)")
@@ -350,8 +389,8 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
 def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default=None,
                    help="auto, mnist, fashion_mnist, digits or synthetic (default: the suite's)")
-    p.add_argument("--limit", type=positive_int, help="cap the number of training examples")
-    p.add_argument("--val-limit", type=positive_int,
+    p.add_argument("--limit", type=examples_count, help="cap the number of training examples")
+    p.add_argument("--val-limit", type=examples_count,
                    help="cap the number of validation examples (default: a quarter of --limit, "
                    "or all)")
     p.add_argument("--data-dir", help="TFDS data folder (default $TFDS_DATA_DIR)")

@@ -32,7 +32,8 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Write the report; 0 when every file was read, 1 when some were skipped."""
+    """Write the report; 0 when every file was read, 1 when some were skipped (or the pages
+    could not be written after all: a full disk)."""
     from mobench.cli.output import check_output, log
     from mobench.report.build import build_report, check_formats
 

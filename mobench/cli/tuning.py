@@ -60,10 +60,16 @@ def run_tune(args: argparse.Namespace) -> int:
             nonlocal info
             info = found
 
+        from mobench.console import interrupted
+
         try:
             with sigterm_as_interrupt():
                 work(spec, log, on_info=keep, announce=start)
         except KeyboardInterrupt:
+            status = 130
+        except Exception:
+            if not interrupted():  # else TensorFlow made the interrupt another error
+                raise
             status = 130
     if status == 130:
         log("interrupted: the running trial is marked failed, finished trials are kept")

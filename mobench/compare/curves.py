@@ -171,6 +171,7 @@ def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs
     """Train one config once for `epochs`; its curves, cost and status as a table row."""
     import tensorflow as tf
 
+    from mobench.console import raise_if_interrupted
     from mobench.models.common import fresh_model
     from mobench.profiling.training import cheap_objectives, train_measured
 
@@ -184,7 +185,8 @@ def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs
         row.update(params=params, flops=flops.get("train_per_sample"))
         recorder = _curve_recorder(hypermodel, dataset, fcd_epochs if gan else [], seed)
         run = train_measured(hypermodel, hp, model, dataset.x_train, dataset.y_train,
-                             epochs=epochs, callbacks=[recorder], shuffle=True,
+                             epochs=epochs, default_batch_size=suite.training_batch(hp.values),
+                             callbacks=[recorder], shuffle=True,
                              validation_data=(dataset.x_val, dataset.y_val))
         row.update(status=run.status.value, reason=run.reason or "")
         epoch_s = np.asarray(run.epoch_times_s, dtype=float)
@@ -207,6 +209,7 @@ def measure_config(suite, hypermodel, dataset, values: dict[str, Any], *, epochs
     except tf.errors.ResourceExhaustedError as exc:
         row.update(status="out_of_memory", reason=_one_line(exc))
     except Exception as exc:  # one broken config must not stop an unattended build
+        raise_if_interrupted()  # ... but Ctrl-C, which TensorFlow may turn into an error, does
         row.update(status="failed", reason=f"{type(exc).__name__}: {_one_line(exc)}")
     row["wall_time"] = time.perf_counter() - t0
     return row

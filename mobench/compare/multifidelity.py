@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mobench.compare.trace import RunTrace
@@ -104,11 +105,12 @@ def make_scheduler(problem, strategy: str, seed: int, objectives: tuple[Objectiv
 
 def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
                        objectives: tuple[Objective, ...],
-                       budget_seconds: float | None = None, scheduler=None) -> RunTrace:
+                       budget_seconds: float | None = None, scheduler=None,
+                       on_trial: Callable[[int], None] | None = None) -> RunTrace:
     """Up to `budget` configurations (and at most `budget_seconds` of training) of one
-    multi-fidelity strategy on `problem` (`observe(params, epoch)`, `epochs`, `first_epoch`).
-    `scheduler` replaces the strategy's own (`mobench.testing.broken_rules` passes one with a
-    deliberately broken promotion rule)."""
+    multi-fidelity strategy on `problem` (`observe(params, epoch)`, `epochs`, `first_epoch`);
+    `on_trial(configurations so far)` after each. `scheduler` replaces the strategy's own
+    (`mobench.testing.broken_rules` passes one with a deliberately broken promotion rule)."""
     scheduler = scheduler or make_scheduler(problem, strategy, seed, objectives)
     trace = RunTrace(strategy, seed, [], [], [], [], epochs=[], full_epochs=problem.epochs)
     spent = 0.0
@@ -149,6 +151,8 @@ def run_multi_fidelity(problem, strategy: str, seed: int, budget: int,
         trace.feasible.append(outcome.feasible)
         trace.cost_s.append(seconds)
         trace.epochs.append(epoch)
+        if on_trial is not None:
+            on_trial(len(trace.points))
         if out_of_budget:
             break
     trace.rungs.update(scheduler.counts())

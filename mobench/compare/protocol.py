@@ -29,9 +29,11 @@ from mobench.study.outcome import constraint_values, tell, told_values
 def run_strategy(problem, strategy: str, seed: int, budget: int,
                  objectives: tuple[Objective, ...], grid: dict | None = None,
                  cost: Callable[[Any, Any], float] | None = None,
-                 budget_seconds: float | None = None) -> RunTrace:
+                 budget_seconds: float | None = None,
+                 on_trial: Callable[[int], None] | None = None) -> RunTrace:
     """`budget` ask/evaluate/tell rounds of one strategy on `problem` (a trial -> outcome);
-    with `budget_seconds`, fewer when the next trial's cost would pass that many seconds."""
+    with `budget_seconds`, fewer when the next trial's cost would pass that many seconds.
+    `on_trial(trials so far)` after each trial: a long run's progress."""
     import optuna
 
     from mobench.strategies.multifidelity import is_multi_fidelity
@@ -39,7 +41,8 @@ def run_strategy(problem, strategy: str, seed: int, budget: int,
     if is_multi_fidelity(strategy):
         from mobench.compare.multifidelity import run_multi_fidelity
 
-        return run_multi_fidelity(problem, strategy, seed, budget, objectives, budget_seconds)
+        return run_multi_fidelity(problem, strategy, seed, budget, objectives, budget_seconds,
+                                  on_trial)
 
     from mobench.strategies import make_sampler
 
@@ -68,6 +71,8 @@ def run_strategy(problem, strategy: str, seed: int, budget: int,
         points.append([o.minimized(v) for o, v in zip(objectives, values, strict=True)]
                       if outcome.feasible else [float("nan")] * len(objectives))
         costs.append(spent)
+        if on_trial is not None:
+            on_trial(len(points))
         if not more:
             break
     return RunTrace(strategy, seed, points, feasible, costs, overhead)

@@ -48,6 +48,11 @@ class TabularProblem:
         self.noise = noise
         self.rng = np.random.default_rng(seed)
         self.rows = {row["config"]: row for row in frame.to_dict("records")}
+        # `sample` draws from each config's measured repeats: every cell checked here, once
+        self.repeats = {(config, o.name): measured_repeats(row, o.name)
+                        for config, row in self.rows.items() for o in objectives
+                        if noise == "sample" and row["status"] == "ok"
+                        and isinstance(row.get(f"{o.name}_repeats"), str)}
         self.distributions = self._distributions()
 
     def _distributions(self) -> dict[str, Any]:
@@ -90,9 +95,9 @@ class TabularProblem:
         return self.rows[config_key(params)]
 
     def value(self, row: dict[str, Any], name: str) -> float:
-        if self.noise == "sample" and isinstance(row.get(f"{name}_repeats"), str):
-            repeats = json.loads(row[f"{name}_repeats"])
-            return float(repeats[self.rng.integers(len(repeats))])
+        repeats = self.repeats.get((row["config"], name))
+        if repeats:
+            return repeats[self.rng.integers(len(repeats))]
         return float(row[name])
 
     def __call__(self, trial) -> TrialOutcome:
@@ -111,6 +116,23 @@ class TabularProblem:
         rows = [r for r in self.rows.values() if r["status"] == "ok"]
         return np.array([[o.minimized(float(r[o.name])) for o in self.objectives]
                          for r in rows])
+
+
+def measured_repeats(row: dict[str, Any], name: str) -> list[float]:
+    """The `<name>_repeats` cell of a table row: a JSON list of finite numbers, else a
+    UsageError naming the row and the column."""
+    cell = row[f"{name}_repeats"]
+    try:
+        values = json.loads(cell)
+    except ValueError:
+        values = None
+    if not isinstance(values, list) or not values or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)
+            for v in values):
+        raise UsageError(f"table row of config_id {row.get('config_id')}: column "
+                         f"{name}_repeats holds {cell[:40]!r}, not a list of measured numbers;"
+                         " rebuild the table (or replay medians: --noise median)")
+    return [float(v) for v in values]
 
 
 def numeric_distribution(values: list[Any]):

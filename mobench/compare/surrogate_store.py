@@ -161,23 +161,37 @@ def fidelity_rows(document: dict[str, Any]) -> list[list[str]]:
              f(s.get("repeat_rho_best_quarter"))]
             for name, s in document["fidelity"]["objectives"].items()]
 
+PROGRESS_EVERY_S = 30.0  # a progress line at most this often, within a run too
+
+
 def run_all(surrogate: Surrogate, objectives: tuple[Objective, ...], noise: str,
             strategies: Sequence[str], seeds: int, budget: int, front: dict[str, Any],
             on_line: Callable[[str], None] = print, budget_seconds: float | None = None):
-    """Every strategy x seed on the surrogate (one fitted surrogate, this process)."""
+    """Every strategy x seed on the surrogate (one fitted surrogate, this process); progress
+    at most every PROGRESS_EVERY_S seconds, inside a long run as well."""
     import time
 
     from mobench.compare.protocol import run_strategy
+    from mobench.console import Progress
 
     traces, timing = [], {}
-    for name in strategies:
-        t0 = time.perf_counter()
-        for seed in range(seeds):
-            problem = SurrogateProblem(surrogate, objectives, noise=noise, seed=seed,
-                                       front=front)
-            traces.append(run_strategy(problem, name, seed, budget, objectives,
-                                       cost=lambda trial, _, p=problem: p.cost(trial),
-                                       budget_seconds=budget_seconds))
-        timing[name] = time.perf_counter() - t0
-        on_line(f"{name}: {seeds} seeds x {budget} trials in {timing[name]:.2f} s")
+    length = f"{budget} trials" if budget_seconds is None else \
+        f"up to {budget_seconds:g} training seconds"
+    with Progress(len(strategies) * seeds, "runs", on_line=on_line,
+                  every_s=PROGRESS_EVERY_S) as progress:
+        for name in strategies:
+            t0 = time.perf_counter()
+            for seed in range(seeds):
+                problem = SurrogateProblem(surrogate, objectives, noise=noise, seed=seed,
+                                           front=front)
+
+                def tick(trials: int, run: str = f"{name} seed {seed}") -> None:
+                    progress.advance(0, status=f"{run}: {trials} trials")
+
+                traces.append(run_strategy(problem, name, seed, budget, objectives,
+                                           cost=lambda trial, _, p=problem: p.cost(trial),
+                                           budget_seconds=budget_seconds, on_trial=tick))
+                progress.advance(status=f"{name} seed {seed}: {len(traces[-1].points)} trials")
+            timing[name] = time.perf_counter() - t0
+            on_line(f"{name}: {seeds} seeds x {length} in {timing[name]:.2f} s")
     return traces, timing

@@ -109,7 +109,10 @@ def profile_mode(
                              train_flops_per_sample, peak_flops_per_s)
     except tf.errors.ResourceExhaustedError as exc:
         return ModeProfile(mode, Status.OUT_OF_MEMORY, reason=_first_line(exc))
-    except Exception as exc:  # one mode failing must not stop the others
+    except Exception as exc:  # one mode failing must not stop the others, but Ctrl-C does
+        from mobench.console import raise_if_interrupted
+
+        raise_if_interrupted()
         return ModeProfile(mode, Status.FAILED, reason=f"{type(exc).__name__}: {_first_line(exc)}")
 
 

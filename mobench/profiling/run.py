@@ -13,9 +13,7 @@ from mobench.suites import Suite
 
 
 def resolve_batch_size(suite: Suite, hp_values: dict[str, Any], override: int | None) -> int:
-    if override is not None:
-        return override
-    return int(hp_values.get("batch_size") or suite.batch_size)
+    return override if override is not None else suite.training_batch(hp_values)
 
 
 def profile_suite(

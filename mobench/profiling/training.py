@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,7 +64,8 @@ def epoch_timer():
 
 @dataclass(frozen=True)
 class Training:
-    """What one timed `fit` produced."""
+    """What one timed `fit` produced; `batch_size`: the batch `model.fit` trained at (None when
+    the data came batched, e.g. a tf.data.Dataset)."""
 
     status: Status
     reason: str | None = None
@@ -72,28 +75,61 @@ class Training:
     peak_memory_bytes: int | None = None
     peak_memory_reason: str | None = None
     peak_memory_method: str | None = None
+    batch_size: int | None = None
+
+
+@contextmanager
+def default_batch(model, batch_size: int | None) -> Iterator[dict[str, Any]]:
+    """While in the block, `model.fit` on arrays trains at `batch_size` unless its caller (a
+    HyperModel's own `fit`) passes one: a `build_model(hp)` suite or a user HyperModel would
+    otherwise train at Keras' default 32, and one that sets its own gets no duplicate keyword.
+    Yields {"batch_size": the batch fit was called with}."""
+    used: dict[str, Any] = {}
+    fit = model.fit
+
+    def fit_at_batch(*args: Any, **kwargs: Any):
+        x = args[0] if args else kwargs.get("x")
+        if batch_size is not None and getattr(x, "shape", None) is not None:
+            kwargs.setdefault("batch_size", batch_size)
+        used["batch_size"] = kwargs.get("batch_size")
+        return fit(*args, **kwargs)
+
+    model.fit = fit_at_batch
+    try:
+        yield used
+    finally:
+        del model.fit  # the class's method again (the model may be saved next)
 
 
 def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
-                   callbacks: list | None = None, **fit_kwargs: Any) -> Training:
-    """`hypermodel.fit` under the clock and the allocator's peak; OOM and NaN become states."""
+                   default_batch_size: int | None = None, callbacks: list | None = None,
+                   **fit_kwargs: Any) -> Training:
+    """`hypermodel.fit` under the clock and the allocator's peak; OOM and NaN become states.
+    Every `model.fit` inside trains at `default_batch_size` unless given one (a `batch_size`
+    in `fit_kwargs`, or the hypermodel's own `fit`)."""
     import keras
     import tensorflow as tf
 
+    from mobench.console import raise_if_interrupted
     from mobench.profiling.memory import PeakWindow
 
     timer = epoch_timer()
+    # a Ctrl-C that a destructor swallowed mid-epoch ends the fit at the epoch's end
+    check = keras.callbacks.LambdaCallback(on_epoch_end=lambda *_: raise_if_interrupted())
     window = PeakWindow(model)
-    try:
-        t0 = time.perf_counter_ns()
-        history = hypermodel.fit(
-            hp, model, *fit_args, epochs=epochs, verbose=0, **fit_kwargs,
-            callbacks=[*(callbacks or []), timer, keras.callbacks.TerminateOnNaN()],
-        )
-        # the fit's wall time without its validation passes (see epoch_timer)
-        train_time = (time.perf_counter_ns() - t0) / 1e9 - sum(timer.validation_s)
-    except tf.errors.ResourceExhaustedError as exc:
-        return Training(Status.OUT_OF_MEMORY, reason=str(exc).splitlines()[0])
+    with default_batch(model, default_batch_size) as used:
+        try:
+            t0 = time.perf_counter_ns()
+            history = hypermodel.fit(
+                hp, model, *fit_args, epochs=epochs, verbose=0, **fit_kwargs,
+                callbacks=[*(callbacks or []), timer, keras.callbacks.TerminateOnNaN(), check],
+            )
+            # the fit's wall time without its validation passes (see epoch_timer)
+            train_time = (time.perf_counter_ns() - t0) / 1e9 - sum(timer.validation_s)
+        except tf.errors.ResourceExhaustedError as exc:
+            return Training(Status.OUT_OF_MEMORY, reason=str(exc).splitlines()[0],
+                            batch_size=used.get("batch_size"))
+    batch = used.get("batch_size")
     peak, peak_reason = window.read()
     logs = history.history if history is not None else {}
     nan = next((k for k, v in logs.items() if v and not math.isfinite(v[-1])), None)
@@ -104,16 +140,17 @@ def train_measured(hypermodel, hp, model, *fit_args: Any, epochs: int,
             metrics={k: float(v[-1]) for k, v in logs.items() if v},
             train_time_s=train_time, epoch_times_s=tuple(timer.times),
             peak_memory_bytes=peak, peak_memory_reason=peak_reason,
-            peak_memory_method=window.method if peak is not None else None)
+            peak_memory_method=window.method if peak is not None else None, batch_size=batch)
     if nan or len(timer.times) < epochs:
         return Training(Status.FAILED, reason=f"{nan or 'loss'} became NaN or inf during "
                         f"epoch {len(timer.times)}; training stopped",
-                        train_time_s=train_time, epoch_times_s=tuple(timer.times))
+                        train_time_s=train_time, epoch_times_s=tuple(timer.times),
+                        batch_size=batch)
     return Training(
         Status.OK, metrics={k: float(v[-1]) for k, v in logs.items() if v},
         train_time_s=train_time, epoch_times_s=tuple(timer.times),
         peak_memory_bytes=peak, peak_memory_reason=peak_reason,
-        peak_memory_method=window.method if peak is not None else None)
+        peak_memory_method=window.method if peak is not None else None, batch_size=batch)
 
 
 def evaluate(
@@ -147,15 +184,16 @@ def evaluate_model(suite: Suite, dataset: Dataset, hypermodel, hp, model, *,
     from mobench.profiling.hardware import fingerprint
 
     epochs = epochs or suite.epochs
-    batch_size = int(hp.values.get("batch_size") or suite.batch_size)
+    batch_size = suite.training_batch(hp.values)
     params, flops = cheap_objectives(model)
+    run = train_measured(hypermodel, hp, model, dataset.x_train, dataset.y_train, epochs=epochs,
+                         default_batch_size=batch_size, shuffle=True,
+                         validation_data=(dataset.x_val, dataset.y_val), callbacks=callbacks)
     base = dict(suite=suite.name, suite_version=suite.version, variant=variant,
                 hyperparameters=dict(hp.values), dataset=dataset.describe(), epochs=epochs,
-                batch_size=batch_size, seed=seed, params=params, flops=flops,
+                batch_size=run.batch_size or batch_size, seed=seed, params=params,
+                flops=flops,
                 provenance=provenance(fingerprint(), seed, suite_version=suite.version))
-    run = train_measured(hypermodel, hp, model, dataset.x_train, dataset.y_train, epochs=epochs,
-                         shuffle=True, validation_data=(dataset.x_val, dataset.y_val),
-                         callbacks=callbacks)
     if run.status is Status.STOPPED:
         return EvaluationRecord(
             status=run.status, reason=run.reason, metrics=dict(run.metrics),

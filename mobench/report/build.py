@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mobench.errors import UsageError
-from mobench.report.load import Problem, Results, collect
+from mobench.errors import FatalError, UsageError
+from mobench.report.load import Problem, Results, collect, malformed
 from mobench.report.render import Section, write_pages
 
 FORMATS = ("html", "md")
@@ -56,6 +56,54 @@ def build_sections(results: Results, on_section: Callable[[], None] | None = Non
 def steps(results: Results) -> int:
     """Progress units of a build: one per section, one per comparison document (its plots)."""
     return len(section_builders()) + int(results.of_kind("comparison")["source"].nunique())
+
+
+def only(results: Results, sources: Iterable[str]) -> Results:
+    """`results` restricted to the documents `sources`."""
+    keep = set(sources)
+    return Results(results.frame[results.frame["source"].isin(keep)].reset_index(drop=True),
+                   {k: v for k, v in results.documents.items() if k in keep},
+                   list(results.problems),
+                   {k: v for k, v in results.reference.items() if k in keep})
+
+
+def sections_without_bad_documents(results: Results,
+                                   on_section: Callable[[], None] | None = None
+                                   ) -> tuple[list[Section], list[Problem]]:
+    """The sections; should a document the loader took still break one (a value of the wrong
+    type where a section reads it), each document is tried alone, the ones that break are
+    skipped as problems naming the file and why, and the rest renders."""
+    try:
+        return build_sections(results, on_section), []
+    except Exception:  # found below, document by document
+        pass
+    bad = []
+    for source in sorted(results.documents):
+        try:
+            build_sections(only(results, [source]))
+        except Exception as exc:
+            bad.append(Problem(source, malformed(exc, results.documents[source])
+                               .replace("malformed document", "cannot be shown", 1)))
+    kept = only(results, results.documents.keys() - {p.path for p in bad})
+    kept.problems.extend(bad)  # listed in the page's skipped files
+    if not kept.documents:
+        return [], bad
+    try:
+        return build_sections(kept), bad
+    except Exception as exc:  # documents that break only together: a bug, said in one line
+        raise FatalError(f"the report could not be built ({type(exc).__name__}: "
+                         f"{str(exc)[:200]}); please report this with the files") from None
+
+
+def check_usable(results: Results, where: str, strict: bool, left: str = "") -> None:
+    """UsageError when nothing is left to show, or under `strict` when a file was skipped."""
+    if not results.documents:
+        skipped = f" ({len(results.problems)} file(s) skipped, see above)" \
+            if results.problems else ""
+        raise UsageError(f"no mobench results{left} under {where}{skipped}: {EMPTY_HINT}")
+    if strict and results.problems:
+        raise UsageError(f"{len(results.problems)} file(s) under {where} could not be read "
+                         "(see above); --strict: no report written")
 
 
 @dataclass(frozen=True)
@@ -115,24 +163,29 @@ def build_report(paths: Sequence[str | os.PathLike], out: str | os.PathLike, *,
             on_problem(problem)
     if not reference:
         results = own(results)
-    if not results.documents:
-        skipped = f" ({len(results.problems)} file(s) skipped, see above)" \
-            if results.problems else ""
-        left = " but reference data (--no-reference)" if not reference else ""
-        raise UsageError(f"no mobench results{left} under {where}{skipped}: {EMPTY_HINT}")
-    if strict and results.problems:
-        raise UsageError(f"{len(results.problems)} file(s) under {where} could not be read "
-                         "(see above); --strict: no report written")
+    left = " but reference data (--no-reference)" if not reference else ""
+    check_usable(results, where, strict, left)
     results = deduplicate(results)
     if on_line:
         on_line(f"building the report from {len(results.documents)} documents")
     with Progress(steps(results), "steps", on_line=on_line,
                   every_s=PROGRESS_EVERY_S) as progress:
-        sections = build_sections(results, lambda: progress.advance(
+        sections, unshown = sections_without_bad_documents(results, lambda: progress.advance(
             line="sections and comparisons built"))
+    if unshown:
+        for problem in unshown:
+            if on_problem is not None:
+                on_problem(problem)
+        results = only(results, results.documents.keys() - {p.path for p in unshown})
+        results.problems.extend(unshown)
+        check_usable(results, where, strict)
     mine = len(results.documents) - len(results.reference)
     subtitle = (f"{mine} of your documents" + (f" and {len(results.reference)} reference "
                                                "documents" if results.reference else "")
                 + f" from {where}")
-    written = write_pages(sections, Path(out), formats, subtitle=subtitle)
+    try:
+        written = write_pages(sections, Path(out), formats, subtitle=subtitle)
+    except OSError as exc:  # after the output checks: a full disk, a folder gone read-only
+        raise FatalError(f"cannot write the report to {exc.filename or out}: "
+                         f"{exc.strerror or exc}") from None
     return Outcome(written, results.problems, len(results.documents))

@@ -25,12 +25,17 @@ from mobench.documents import read_json
 from mobench.errors import UsageError
 from mobench.records import check_document
 from mobench.report.rows import (
+    FINAL,
     MEASURES,
+    OBJ,
+    BadValue,
     benchmark_rows,
     comparison_rows,
     evaluation_rows,
+    number,
     profile_rows,
     provenance_columns,
+    shown,
     tuning_rows,
 )
 
@@ -94,21 +99,22 @@ def collect(paths: Iterable[str | os.PathLike],
         if on_file is not None and done > 1:
             on_file(done - 1, len(files))
         source = str(file)
+        document = None
         try:
             document = read_document(file)
             kind, builder = dispatch(document)
             why = reference_reason(file, document)
             new = [{"source": source, "run": file.stem, "kind": kind, "reference": why is not None,
                     **r} for r in builder(document, file)]
+            check_rows(new)
         except UsageError as exc:
             problems.append(Problem(source, str(exc).removeprefix(f"{file}: ")))
             continue
         except OSError as exc:
             problems.append(Problem(source, f"cannot read: {exc.strerror or exc}"))
             continue
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
-            problems.append(Problem(source, f"malformed document: {what}"))
+        except Exception as exc:  # whatever garbage a document holds, it is skipped, named
+            problems.append(Problem(source, malformed(exc, document)))
             continue
         documents[source] = document
         if why is not None:
@@ -117,6 +123,58 @@ def collect(paths: Iterable[str | os.PathLike],
     if on_file is not None and files:
         on_file(len(files), len(files))
     return Results(make_frame(rows), documents, problems, reference)
+
+
+NUMERIC = (*INTEGERS, *MEASURES, "duration_s", "train_flops_per_sample")
+TEXT = tuple(c for c in COLUMNS if c not in (*NUMERIC, "reference", "feasible", "on_front",
+                                             "objective_spec"))
+LARGEST_INTEGER = 2**53  # what a float column holds exactly
+
+
+def check_rows(rows: list[dict[str, Any]]) -> None:
+    """Every measurement a number or absent, every count within range, every label text
+    (else BadValue)."""
+    for row in rows:
+        for key, value in row.items():
+            if key in NUMERIC or key.startswith((OBJ, FINAL)):
+                value = number(value)
+                if key in INTEGERS and value is not None and abs(value) > LARGEST_INTEGER:
+                    raise BadValue(row[key], "is out of range", field=key)
+            elif key in TEXT and value is not None and not isinstance(value, str):
+                raise BadValue(value, "is not text")
+
+
+def malformed(exc: Exception, document: Any) -> str:
+    """Why a document was skipped: the field and its value when known."""
+    if isinstance(exc, KeyError):
+        return f"malformed document: missing field {exc}"
+    if isinstance(exc, BadValue):
+        where = locate(document, exc.value) or exc.field
+        return f"malformed document: {where + ': ' if where else ''}{exc}"
+    text = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"malformed document: {type(exc).__name__}: {text}"
+
+
+def locate(document: Any, value: Any) -> str | None:
+    """The path (`modes[1].step_time.median_s`) where `value` lies in `document`: the very
+    object for a list or dict, the one equal leaf for a scalar (None when several are)."""
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if len(found) > 1:
+            return
+        if node is value if isinstance(value, dict | list) else \
+                (type(node) is type(value) and node == value):
+            found.append(path)
+            return
+        items = node.items() if isinstance(node, dict) else enumerate(node) \
+            if isinstance(node, list) else ()
+        for key, child in items:
+            walk(child, f"{path}[{key}]" if isinstance(key, int)
+                 else f"{path}.{key}" if path else str(key))
+
+    walk(document, "")
+    return found[0] if len(found) == 1 and found[0] else None
 
 
 REFERENCE_SAVE_NAME = "reference"  # `pytest --benchmark --benchmark-save=reference`
@@ -192,7 +250,7 @@ def dispatch(document: Any) -> tuple[str, Builder]:
     builder = ROW_BUILDERS.get(kind) if isinstance(kind, str) else None
     if builder is None:
         known = ", ".join(sorted([*ROW_BUILDERS, "pytest-benchmark"]))
-        raise UsageError(f"unknown document kind {kind!r} (the report reads: {known})")
+        raise UsageError(f"unknown document kind {shown(kind)} (the report reads: {known})")
     check_document(document, kind)
     return kind, builder
 

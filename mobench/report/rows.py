@@ -1,7 +1,9 @@
 """Row builders: one stored document -> rows of measured units (one function per kind).
 
-Values are read as data: numbers must be JSON numbers, anything else becomes None; parameter
-values that are not scalars are kept as their JSON text.
+Values are read as data: a measurement is a JSON number or null (NaN and inf read as absent);
+text, a list or a number past the float range where a number belongs is a `BadValue`, and
+the report skips that document naming the field. Parameter values that are not scalars are
+kept as their JSON text.
 """
 
 from __future__ import annotations
@@ -25,11 +27,32 @@ MEASURES = ("step_time_s", "step_time_iqr_s", "step_time_p25_s", "step_time_p75_
             "energy_j_per_step", "power_w_mean", "bench_median_s", "bench_iqr_s")
 
 
+class BadValue(ValueError):
+    """A value of the wrong type or past any sane range, where a number belongs."""
+
+    def __init__(self, value: Any, why: str, field: str | None = None) -> None:
+        super().__init__(f"{shown(value)} {why}")
+        self.value, self.field = value, field
+
+
+def shown(value: Any) -> str:
+    """`repr(value)`, cut short (a 400-digit number must not flood a message)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}...({len(text)} characters)"
+
+
 def number(value: Any) -> float | None:
-    """A finite float from a JSON number; anything else (bool, text, null, NaN, inf) is None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    """A finite float from a JSON number; null, NaN and inf (an absent measurement) are None;
+    text, a bool, a list or a number past the float range raise BadValue."""
+    if value is None:
         return None
-    return float(value) if math.isfinite(value) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadValue(value, "is not a number")
+    try:
+        result = float(value)
+    except OverflowError:
+        raise BadValue(value, "is out of range") from None
+    return result if math.isfinite(result) else None
 
 
 def text(value: Any) -> str | None:
@@ -230,7 +253,16 @@ RUN_FIGURES = ("igd_plus", "front_size", "infeasible_share", "overhead_s_mean")
 
 
 def comparison_rows(document: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per (strategy, seed) run: trials reached and the run's final figures."""
+    """One row per (strategy, seed) run: trials reached and the run's final figures. The
+    figures the comparison section reads are checked here too (BadValue, ValueError)."""
+    objective_spec(document)
+    for value in (document.get("strategy_time_s") or {}).values():
+        number(value)
+    for entry in document.get("final") or []:
+        for key in ("budget", "median", "iqr", "rank"):
+            number(entry.get(key))
+        for test in entry.get("tests") or []:
+            number(test.get("p")), number(test.get("p_holm"))
     problem = document.get("problem") if isinstance(document.get("problem"), dict) else {}
     dataset = problem.get("dataset")
     base = {**base, "dataset": text(dataset.get("name") if isinstance(dataset, dict)
@@ -242,6 +274,8 @@ def comparison_rows(document: dict[str, Any], base: dict[str, Any]) -> list[dict
         if not isinstance(hv, list) or not isinstance(cost, list):
             raise ValueError(f"run {run.get('strategy')!r}/{run.get('seed')!r}: hypervolume "
                              "and cumulative_cost_s must be lists")
+        for value in (*hv, *cost, *(v for point in run.get("front") or [] for v in point)):
+            number(value)
         rows.append({**base, "strategy": text(run["strategy"]), "seed": number(run.get("seed")),
                      "trial": float(len(hv)), "status": "ok",
                      f"{FINAL}hypervolume": number(hv[-1]) if hv else None,

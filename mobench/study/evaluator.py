@@ -5,7 +5,8 @@ keras-tuner front end (`mobench.tuners`).
 cheap constraints (`params`, `flops`) checked before any training, the subclass's training,
 then one judgement of the measured values against the objectives and constraints. A trial whose
 objective was not measured raises `TrialFailed`, which the trial loop records as an infeasible
-trial with the reason before it goes on.
+trial with the reason before it goes on; one that trained and lacks a metric the model itself
+reports (a name it never logs) raises `UsageError`, which ends the study (exit 2).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mobench.data import Dataset
-from mobench.errors import TrialFailed
-from mobench.objectives import Constraint, Objective, profile_modes
+from mobench.errors import TrialFailed, UsageError
+from mobench.objectives import Constraint, Objective, model_metric, profile_modes
 from mobench.study.outcome import TrialOutcome
 from mobench.suites import Suite
 
@@ -77,6 +78,11 @@ class ConfigEvaluator(ABC):
         violations = self.violations(values)
         if failure:
             return TrialOutcome(values, violations, infeasible_reason=failure, record=record)
+        never = [o.name for o in self.objectives if o.name not in values and model_metric(o)]
+        if never:  # it trained, and the model does not report it: no trial ever will
+            raise UsageError(f"objective {never[0]!r} is not a metric the model reports; a "
+                             f"trial that trained measured {', '.join(sorted(values))}: name "
+                             "one of those (a metric of your own with :min or :max)")
         missing = [o.name for o in self.objectives if o.name not in values]
         if missing:
             raise TrialFailed(f"objective {missing[0]!r} was not measured; this trial measured "

@@ -301,7 +301,10 @@ def _run_one(ops: StudyOps, trial, evaluator, constraints: tuple,
         ops.fail(trial.number, "usage error")
         raise
     except BaseException as exc:
-        ops.fail(trial.number, f"{type(exc).__name__}: {str(exc)[:200]}")
+        from mobench.console import interrupted
+
+        ops.fail(trial.number, "interrupted" if interrupted() else
+                 f"{type(exc).__name__}: {str(exc)[:200]}")
         raise
 
 

@@ -30,7 +30,7 @@ from optuna.storages import JournalStorage, RetryHeartbeatStaleTrialCallback
 from optuna.storages._heartbeat import BaseHeartbeat  # Optuna's heartbeat interface
 from optuna.trial import TrialState
 
-from mobench.documents import hide_password, parse_url
+from mobench.documents import hide_password, parse_url, scrub
 from mobench.errors import FatalError, UsageError
 
 T = TypeVar("T")
@@ -60,31 +60,17 @@ class StorageSettings:
 
 
 def redact(url: str) -> str:
-    """The URL with its password shown as *** (SQLAlchemy's `make_url`), for messages and
-    documents; journal URLs and file paths are no secret and stay as they are."""
+    """The URL with its secrets shown as *** (`mobench.documents`), for messages and documents;
+    journal URLs and file paths are no secret and stay as they are."""
     return hide_password(url)
-
-
-def scrub(text: str, url: str) -> str:
-    """`text` (a driver's error message) without `url`'s password, raw or percent-encoded."""
-    from urllib.parse import quote
-
-    try:
-        password = parse_url(url).password
-    except Exception:  # unparsable: nothing of it is shown but the redacted form
-        return text.replace(url, redact(url))
-    text = text.replace(url, redact(url))
-    for form in {password, quote(password or "", safe="")} if password else ():
-        text = text.replace(form, "***")
-    return text
 
 
 def normalize_url(url: str | None, default: str) -> str:
     """Check the URL's form; `postgresql://` and `postgres://` get the psycopg 3 driver."""
     url = default if url is None else url
     if not isinstance(url, str) or not url.strip() or any(c in url for c in "\n\r\0"):
-        raise UsageError(f"storage URL {url!r} cannot be opened: empty or malformed; use "
-                         f"{URL_FORMS}")
+        raise UsageError(f"storage URL {redact(str(url))!r} cannot be opened: empty or "
+                         f"malformed; use {URL_FORMS}")
     if url.startswith(JOURNAL):
         journal_path(url)
         return url
@@ -116,11 +102,11 @@ def journal_path(url: str) -> Path:
     rest = url[len(JOURNAL):]
     rest = rest[2:] if rest.startswith("//") else rest
     if not rest or rest.endswith("/"):
-        raise UsageError(f"storage URL {url!r}: journal storage needs a file, e.g. "
+        raise UsageError(f"storage URL {redact(url)!r}: journal storage needs a file, e.g. "
                          "journal:///shared/studies.log")
     path = Path(rest)
     if not path.parent.is_dir():
-        raise UsageError(f"storage URL {url!r}: folder {path.parent} does not exist")
+        raise UsageError(f"storage URL {redact(url)!r}: folder {path.parent} does not exist")
     return path
 
 
@@ -146,7 +132,8 @@ def make_storage(url: str, settings: StorageSettings | None = None):
                 lock = JournalFileSymlinkLock(str(path), grace_period=LOCK_GRACE_S)
                 storage = HeartbeatJournalStorage(JournalFileBackend(str(path), lock), **beat)
             except (OSError, ValueError) as exc:
-                raise UsageError(f"storage {url!r} cannot be opened: {exc}") from None
+                raise UsageError(f"storage {redact(url)!r} cannot be opened: "
+                                 f"{scrub(str(exc), url)}") from None
             storage.url = url
             return storage
         if url.startswith("sqlite"):
@@ -185,7 +172,8 @@ def repair_journal(path: Path, url: str, on_line: Callable[[str], None] | None =
     try:
         lock.acquire()
     except OSError as exc:
-        raise UsageError(f"storage {url!r} cannot be opened: {exc}") from None
+        raise UsageError(f"storage {redact(url)!r} cannot be opened: "
+                         f"{scrub(str(exc), url)}") from None
     try:
         data = path.read_bytes()
         lines = data.splitlines(keepends=True)

@@ -55,6 +55,7 @@ def open_study(storage, name: str, objectives: tuple[Objective, ...], sampler, s
     """
     import optuna
 
+    from mobench.documents import scrub
     from mobench.study.storages import make_storage, normalize_url, redact
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -65,16 +66,19 @@ def open_study(storage, name: str, objectives: tuple[Objective, ...], sampler, s
         if url == DEFAULT_STORAGE:
             Path("results").mkdir(exist_ok=True)
         storage = make_storage(url)
-    url = redact(url or type(storage).__name__)
+    raw_url = url or type(storage).__name__
+    url = redact(raw_url)
     try:
         study = optuna.create_study(storage=storage, study_name=name,
                                     sampler=sampler, load_if_exists=True,
                                     directions=[o.direction.value for o in objectives])
     except (ValueError, ImportError, RuntimeError) as exc:
-        raise UsageError(f"storage {url!r} cannot be opened: {exc}") from None
+        raise UsageError(f"storage {url!r} cannot be opened: {scrub(str(exc), raw_url)}") \
+            from None
     except Exception as exc:  # SQLAlchemy's OperationalError, ArgumentError, ...
+        first = (str(exc).splitlines() or [""])[0]
         raise UsageError(f"storage {url!r} cannot be opened: "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+                         f"{type(exc).__name__}: {scrub(first, raw_url)}") from None
     names = [o.name for o in objectives]
     stored = study.user_attrs.get("objectives")
     if stored is None:  # "suite" first: a worker that sees "objectives" sees both

@@ -43,6 +43,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
         return
 
     def terminated(signum, frame) -> None:
+        from mobench.console import note_interrupt
+
+        note_interrupt()  # should the raise below be swallowed (see mobench.console)
         raise Terminated(f"signal {signal.Signals(signum).name}")
 
     previous = signal.signal(signal.SIGTERM, terminated)

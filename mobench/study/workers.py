@@ -89,6 +89,7 @@ class TuneSpec:
 def tune_spec(args: argparse.Namespace) -> TuneSpec:
     """The spec of a `tune` command, checked without TensorFlow (bad input exits 2 at once)."""
     from mobench.data import DATASET_NAMES
+    from mobench.documents import command_line
     from mobench.objectives import (
         CATALOGUE,
         check_measurable,
@@ -158,7 +159,7 @@ def tune_spec(args: argparse.Namespace) -> TuneSpec:
         heartbeat_interval=args.heartbeat_interval, grace_period=grace,
         max_retry=args.max_retry, storage_retry=args.storage_retry, distribute=args.distribute,
         workers=args.workers, trial_timeout=args.trial_timeout,
-        budget_seconds=args.budget_seconds, command=" ".join(sys.argv))
+        budget_seconds=args.budget_seconds, command=command_line(sys.argv))
 
 
 def claim_slot(study, token: str, settle_s: float = 0.2) -> int:
@@ -291,19 +292,28 @@ def child_main() -> int:
         if spec.info_dir:
             write_json(Path(spec.info_dir) / f"info-{os.getpid()}.json", info)
 
+    from mobench.console import interrupted, interruptible
+
     module, _, attr = spec.entry.partition(":")
-    try:
-        getattr(importlib.import_module(module), attr)(spec, on_line, watch, on_info)
-    except UsageError as exc:
-        print(f"mobench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except MobenchError as exc:
-        print(f"mobench[{label}]: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        on_line("interrupted: the running trial is marked failed")
-        return 130
-    return 0
+    with interruptible():
+        try:
+            getattr(importlib.import_module(module), attr)(spec, on_line, watch, on_info)
+        except UsageError as exc:
+            print(f"mobench: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except MobenchError as exc:
+            print(f"mobench[{label}]: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            pass
+        except Exception:
+            if not interrupted():  # else TensorFlow made the interrupt another error
+                raise
+        else:
+            if not interrupted():
+                return 0
+    on_line("interrupted: the running trial is marked failed")
+    return 130
 
 
 if __name__ == "__main__":
