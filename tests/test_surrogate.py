@@ -405,3 +405,24 @@ def test_each_table_has_its_own_document_and_out_chooses_one(tmp_path, monkeypat
         assert default_document_path(table) == Path(f"results/surrogates/{suite}-digits.json")
         committed = json.loads((ROOT / default_document_path(table)).read_text())
         assert committed["table"]["path"] == str(table)
+
+
+def test_model_auto_picks_the_family_with_the_best_quarter_fidelity(tmp_path, monkeypatch,
+                                                                      capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sg, "FRONT_EVALUATIONS", 1000)
+    path = write_table(tmp_path / "t.csv", n=40)
+    argv = ["surrogate", "mnist-mlp", "--table", str(path), "--folds", "3",
+            "--objectives", "val_accuracy,train_time", "--model", "auto"]
+    assert main(argv) == 0
+    document = json.loads(next((tmp_path / "results" / "surrogates").glob("*.json"))
+                          .read_text())
+    scores = document["model"]["selection"]["scores"]
+    assert set(scores) == set(sg.FAMILIES)
+    assert document["model"]["family"] == max(scores, key=scores.get)
+    fid = document["fidelity"]["objectives"]
+    chosen = np.mean([fid[n]["rho_best_quarter"] for n in ("val_accuracy", "train_time")])
+    assert chosen == pytest.approx(scores[document["model"]["family"]])
+    capsys.readouterr()
+    assert main(argv) == 0  # chosen once per table content, then reused
+    assert "--model auto:" not in capsys.readouterr().err

@@ -331,9 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="curves table CSV (default results/tables/SUITE-digits-curves.csv)")
     sg.add_argument("--folds", type=bounded(positive_int, 100), default=5, metavar="K",
                     help="cross-validation folds, grouped by config (default 5)")
-    sg.add_argument("--model", choices=["extra-trees", "random-forest", "hist-gb"],
+    sg.add_argument("--model", choices=["extra-trees", "random-forest", "hist-gb", "auto"],
                     help="regressor family (default: the stored document's, else "
-                    "extra-trees)")
+                    "extra-trees); auto: the one whose cross-validated rho within the best "
+                    "quarter of configs is highest over the objectives")
     sg.add_argument("--objectives", type=csv_list, metavar="A,B,...",
                     help="objective set whose reference front to store (default: the suite's)")
     sg.add_argument("--out", type=Path, metavar="PATH",

@@ -46,6 +46,7 @@ from mobench.objectives import Objective
 KIND = "surrogate"
 FAMILIES = ("extra-trees", "random-forest", "hist-gb")
 DEFAULT_FAMILY = "extra-trees"
+AUTO = "auto"  # `--model auto`: the family chosen by best-quarter fidelity (surrogate_store)
 RANDOM_STATE = 0
 CURVE_TARGETS = {"val_accuracy": "val_accuracy_curve", "val_loss": "val_loss_curve",
                  "train_time": "time_curve", "fcd": "fcd_curve",

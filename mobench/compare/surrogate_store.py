@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from mobench.compare.surrogate import (
+    AUTO,
     COLUMN,
     DEFAULT_FAMILY,
+    FAMILIES,
     KIND,
     LOG_TARGETS,
     RANDOM_STATE,
@@ -67,7 +69,7 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
     from mobench.compare.curves_table import load_curves
     from mobench.documents import read_json
 
-    if family is not None:
+    if family is not None and family != AUTO:
         make_model(family)
     header, frame = load_curves(table)
     check_table(header, frame, suite, table)
@@ -86,6 +88,13 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
         except UsageError as exc:
             raise UsageError(f"{path}: {exc}") from None
         check_same_table(stored, table, path)
+    selection = None
+    if family == AUTO:
+        same = stored is not None and stored.get("table", {}).get("sha256") == digest
+        if same and stored.get("model", {}).get("selection"):
+            family = stored["model"]["family"]  # chosen before, on this table's content
+        else:
+            family, selection = select_family(data, folds, objectives, on_line)
     family = family or (stored or {}).get("model", {}).get("family") or DEFAULT_FAMILY
     make_model(family)
     reason = None
@@ -96,6 +105,8 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
                   f"{str(stored.get('table', {}).get('sha256'))[:12]} there, {digest[:12]} now)")
     elif stored.get("model", {}).get("family") != family:
         reason = f"{path} holds a {stored['model'].get('family')} surrogate, not {family}"
+    elif selection and not stored.get("model", {}).get("selection"):
+        reason = f"{path}: {family} is now chosen by --model auto"
     elif refresh_fidelity and stored.get("fidelity", {}).get("folds") != folds:
         reason = f"{path} holds {stored['fidelity'].get('folds')}-fold fidelity, not {folds}"
     elif refresh_fidelity and any("rho_best_quarter" not in s for s in stored.get(
@@ -117,8 +128,11 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
         "model": {"family": family, "random_state": RANDOM_STATE, "features": [
             *data.encoder.columns, "epoch (curves only)"], "log_targets": sorted(
                 LOG_TARGETS & set(data.targets)), "columns": dict(COLUMN),
-            "stored": "no model file: refitted deterministically when loaded"},
-        "fidelity": fidelity(data, folds, family),
+            "stored": "no model file: refitted deterministically when loaded",
+            **({"selection": {"rule": selection["rule"], "scores": selection["scores"]}}
+               if selection else {})},
+        "fidelity": selection["fidelity"][family] if selection else fidelity(data, folds,
+                                                                               family),
         "noise": noise_summary(surrogate),
         "infeasible": infeasible_summary(data),
         "space": header.get("space"),
@@ -126,6 +140,25 @@ def open_surrogate(table: Path, suite, objectives: Sequence[Objective] = (), *,
         "provenance": provenance(),
     }
     return surrogate, document, path, True
+
+def select_family(data: Data, folds: int, objectives: Sequence[Objective],
+                  on_line: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
+    """`--model auto`: the family whose out-of-fold Spearman rho within the best quarter of
+    configs, averaged over the objectives (every target when none is named), is highest:
+    model selection by the grouped cross-validation the document reports anyway."""
+    names = [o.name for o in objectives] or list(data.targets)
+    measured, scores = {}, {}
+    for family in FAMILIES:
+        measured[family] = fidelity(data, folds, family)
+        values = [measured[family]["objectives"][n].get("rho_best_quarter") for n in names]
+        kept = [v for v in values if v is not None]
+        scores[family] = float(np.mean(kept)) if kept else float("-inf")
+        on_line(f"--model auto: {family}: mean best-quarter rho over {', '.join(names)} "
+                f"{scores[family]:.3f}")
+    best = max(FAMILIES, key=lambda f: scores[f])
+    return best, {"fidelity": measured, "scores": scores,
+                  "rule": f"highest mean best-quarter out-of-fold rho over {', '.join(names)}"}
+
 
 def noise_summary(surrogate: Surrogate) -> dict[str, Any]:
     pools = surrogate.residuals
