@@ -34,7 +34,7 @@ NUMBERS = ("val_accuracy", "val_loss", *GAN_QUALITY, "train_time", "params", "fl
 CHECKS: dict[str, cells.Check] = {
     "config_id": cells.integer, "seed": cells.integer, "repeat": cells.integer,
     "config": cells.config, "status": cells.status, "epochs_done": cells.optional_integer,
-    **{name: cells.number for name in NUMBERS}}
+    "origin": cells.origin, **{name: cells.number for name in NUMBERS}}
 
 
 def csv_fields(gan: bool) -> list[str]:

@@ -14,6 +14,7 @@ from collections import Counter
 from importlib import metadata
 from typing import Any
 
+from mobench.errors import UsageError
 from mobench.profiling.nvml import gpu_inventory
 
 PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy")
@@ -151,6 +152,27 @@ def _threads() -> dict[str, int] | None:
                 "inter_op": int(tf.config.threading.get_inter_op_parallelism_threads())}
     except (AttributeError, RuntimeError):
         return None
+
+
+def set_threads(intra_op: int | None, inter_op: int | None) -> dict[str, Any]:
+    """Size TensorFlow's intra- and inter-op pools (None: leave it; before any op runs, or to
+    the size it already has) and report them with the BLAS thread variables."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    for wanted, get, put in ((intra_op, threading.get_intra_op_parallelism_threads,
+                              threading.set_intra_op_parallelism_threads),
+                             (inter_op, threading.get_inter_op_parallelism_threads,
+                              threading.set_inter_op_parallelism_threads)):
+        if wanted is not None and get() != wanted:
+            try:
+                put(wanted)
+            except RuntimeError as exc:
+                raise UsageError(f"TensorFlow threads: {exc}") from None
+    env = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return {"intra_op": threading.get_intra_op_parallelism_threads(),
+            "inter_op": threading.get_inter_op_parallelism_threads(),
+            "cpu_count": os.cpu_count(), **{k: os.environ.get(k) for k in env}}
 
 
 def _versions() -> dict[str, str]:

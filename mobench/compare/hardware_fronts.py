@@ -1,0 +1,415 @@
+"""Fronts of one workload measured on several hardware ids, side by side, and which hardware
+reaches an accuracy target at the lowest training time, latency or memory.
+
+A workload is a suite trained on one dataset (name and training examples) for one number of
+epochs. Its evidence per hardware id comes from curves tables (`table SUITE --sample`,
+`transfer`) and tune run documents (measured), or from surrogate documents (predictions,
+compared among themselves only). Per hardware and config: the median over its runs, measured
+rows preferred over a transferred table's predicted ones.
+
+Quality (val_accuracy, or a GAN's fcd) is pooled across hardware only when the configs
+measured on two or more ids agree within the noise the tables' repeats measure: one run per
+machine of the same config differ no more than two seeds of one config on one machine
+(one-sided Mann-Whitney U, p >= 0.05, with at least MIN_SHARED shared configs and MIN_REPEATS
+repeated ones); otherwise each hardware keeps its own quality. Reachable quality is the best
+per-config quality measured on any hardware; the targets are that best less 1%, 5% and 10%
+of it (for a minimised quality such as fcd: plus).
+
+Tables are read with `appendcsv` and `cells` only: the report imports this module, and the
+report imports no optuna.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mobench.compare import cells
+from mobench.compare.appendcsv import parse_rows
+from mobench.errors import UsageError
+
+# quality objectives and whether they are maximised; the first present in a source is used
+QUALITIES = {"val_accuracy": True, "fcd": False}
+# cost name -> its column in a curves table, its name in a tune document, its unit
+COSTS = {"train_time": ("train_time", "train_time", "s"),
+         "latency": ("latency_p50", "latency", "s"),
+         "peak_memory": ("peak_memory", "peak_memory", "B")}
+TARGETS = (0.01, 0.05, 0.10)
+MIN_SHARED = 5  # configs measured on 2+ hardware ids needed to test pooling
+MIN_REPEATS = 5  # configs measured twice on one hardware id needed to know the noise
+POOL_ALPHA = 0.05
+COLUMNS = ["hardware_id", "source", "config", "seed", "predicted", "quality",
+           *COSTS]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What makes fronts comparable: the suite, its data and epochs, and the evidence
+    (measured, or a surrogate's predictions)."""
+
+    suite: str
+    dataset: str
+    n_train: int | None
+    epochs: int | None
+    evidence: str
+    quality: str
+
+    def __str__(self) -> str:
+        size = f", {self.n_train} training examples" if self.n_train else ""
+        epochs = f", {self.epochs} epochs" if self.epochs else ""
+        return f"{self.suite} on {self.dataset}{size}{epochs} ({self.evidence})"
+
+
+def config_key(values: dict[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True)
+
+
+def _quality_of(names: list[str] | set[str]) -> str | None:
+    return next((q for q in QUALITIES if q in names), None)
+
+
+# ---- evidence from each kind of document --------------------------------------------------
+
+TABLE_CHECKS: dict[str, cells.Check] = {
+    "config": cells.config, "seed": cells.integer, "origin": cells.origin,
+    **{name: cells.number for name in (*QUALITIES, *(c for c, _, _ in COSTS.values()))}}
+
+
+def table_points(csv_path: Path, header: dict[str, Any]) -> tuple[Workload, pd.DataFrame]:
+    """The ok rows of a curves table: one point per run, `predicted` for a transferred
+    table's predicted rows. A damaged cell is a UsageError naming line and column."""
+    columns = header.get("columns") if isinstance(header.get("columns"), list) else None
+    parsed = parse_rows(csv_path, columns)
+    if parsed.columns and columns and parsed.columns != columns:
+        raise UsageError(f"{csv_path}: its columns are not those its header lists")
+    quality = _quality_of(parsed.columns)
+    if quality is None:
+        raise UsageError(f"{csv_path}: no quality column ({', '.join(QUALITIES)})")
+    hardware = header.get("hardware_id")
+    rows = []
+    for row in cells.checked_rows(parsed, TABLE_CHECKS):
+        if row.get("status") != "ok":
+            continue
+        rows.append({"hardware_id": hardware, "source": str(csv_path),
+                     "config": config_key(row["config"]), "seed": row.get("seed"),
+                     "predicted": row.get("origin") == "predicted", "quality": row.get(quality),
+                     **{name: row.get(col) for name, (col, _, _) in COSTS.items()}})
+    dataset = header.get("dataset") if isinstance(header.get("dataset"), dict) else {}
+    workload = Workload(str(header.get("suite")), str(dataset.get("name")),
+                        _int(dataset.get("n_train")), _int(header.get("epochs")), "measured",
+                        quality)
+    return workload, pd.DataFrame(rows, columns=COLUMNS)
+
+
+def tuning_points(doc: dict[str, Any], source: str) -> tuple[Workload, pd.DataFrame] | None:
+    """The feasible complete trials of a tune run document, with the objectives measured;
+    None when it measured no quality objective."""
+    names = [o.get("name") for o in doc.get("objectives") or [] if isinstance(o, dict)]
+    quality = _quality_of(names)
+    if quality is None:
+        return None
+    hardware = (doc.get("provenance") or {}).get("hardware_id")
+    rows = []
+    for t in doc.get("trials") or []:
+        values = t.get("objectives") if isinstance(t.get("objectives"), dict) else {}
+        if not t.get("feasible") or _number(values.get(quality)) is None:
+            continue
+        rows.append({"hardware_id": hardware, "source": source,
+                     "config": config_key(t.get("params") or {}), "seed": None,
+                     "predicted": False, "quality": _number(values.get(quality)),
+                     **{name: _number(values.get(key)) for name, (_, key, _) in COSTS.items()}})
+    dataset = doc.get("dataset") if isinstance(doc.get("dataset"), dict) else {}
+    workload = Workload(str(doc.get("suite")), str(dataset.get("name")),
+                        _int(dataset.get("n_train")), _int(doc.get("epochs")), "measured",
+                        quality)
+    return workload, pd.DataFrame(rows, columns=COLUMNS)
+
+
+def surrogate_points(doc: dict[str, Any], source: str) -> tuple[Workload, pd.DataFrame] | None:
+    """The stored reference fronts of a surrogate document (predictions), on the hardware
+    that measured its table."""
+    table = doc.get("table") if isinstance(doc.get("table"), dict) else {}
+    measured_on = (table.get("header_provenance") or {}).get("hardware_id")
+    rows, quality = [], None
+    for front in (doc.get("fronts") or {}).values():
+        names = list(front.get("objectives") or []) if isinstance(front, dict) else []
+        q = _quality_of(names)
+        if q is None or (quality is not None and q != quality):
+            continue
+        quality = q
+        for point in front.get("points") or []:
+            values = dict(zip(names, point, strict=False))
+            sign = -1.0 if QUALITIES[q] else 1.0  # stored in minimisation space
+            costs = {name: values.get(col, values.get(key)) for name, (col, key, _) in
+                     COSTS.items()}
+            rows.append({"hardware_id": measured_on, "source": source, "config": None,
+                         "seed": None, "predicted": True, "quality": sign * values[q],
+                         **{k: _number(v) for k, v in costs.items()}})
+    if quality is None:
+        return None
+    dataset = doc.get("dataset") if isinstance(doc.get("dataset"), dict) else {}
+    workload = Workload(str(doc.get("suite")), str(dataset.get("name")),
+                        _int(dataset.get("n_train")), _int(table.get("epochs")), "surrogate",
+                        quality)
+    return workload, pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if np.isfinite(value) else None
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# ---- per config, pooling, answers -------------------------------------------------------
+
+def per_config(points: pd.DataFrame) -> pd.DataFrame:
+    """One row per (hardware_id, config): medians over its runs, measured runs only where a
+    config has any (a surrogate's points, which have no config, stay one row each)."""
+    points = points[points["hardware_id"].notna()]
+    keyed = points[points["config"].notna()]
+    loose = points[points["config"].isna()]
+    measured = keyed.groupby(["hardware_id", "config"])["predicted"].transform(
+        lambda p: not p.astype(bool).all())
+    keyed = keyed[~(keyed["predicted"].astype(bool) & measured.astype(bool))]
+    agg = keyed.groupby(["hardware_id", "config"], sort=True).agg(
+        {**{c: "median" for c in ("quality", *COSTS)}, "predicted": "all",
+         "source": "first"}).reset_index()
+    return pd.concat([agg, loose[agg.columns]], ignore_index=True) if len(loose) else agg
+
+
+def _first_runs(points: pd.DataFrame) -> pd.DataFrame:
+    """Measured runs with a config and a quality, the lowest seed's per (hardware, config)."""
+    measured = points[~points["predicted"].astype(bool) & points["config"].notna()
+                      & points["quality"].notna()]
+    return measured.sort_values("seed", na_position="last").groupby(
+        ["hardware_id", "config"], sort=False).first().reset_index()
+
+
+def seed_differences(points: pd.DataFrame, column: str = "quality",
+                     log: bool = False) -> np.ndarray:
+    """|difference| between two measured seeds of one config on one hardware id (the
+    noise): first two seeds of every config that has them (log ratio when `log`)."""
+    measured = points[~points["predicted"].astype(bool) & points[column].notna()
+                      & points["config"].notna()]
+    out = []
+    for _, runs in measured.groupby(["hardware_id", "source", "config"], sort=False):
+        if len(runs) >= 2:
+            a, b = runs.sort_values("seed")[column].to_numpy(float)[:2]
+            out.append(abs(np.log(a / b)) if log else abs(a - b))
+    return np.asarray(out, dtype=float)
+
+
+@dataclass(frozen=True)
+class Pooling:
+    pooled: bool
+    why: str
+
+
+def pooling(points: pd.DataFrame) -> Pooling:
+    """Whether quality may be pooled across the hardware ids of `points`, and why."""
+    from scipy.stats import mannwhitneyu
+
+    first = _first_runs(points)
+    by_config = first.pivot_table(index="config", columns="hardware_id", values="quality")
+    shared = by_config.dropna(thresh=2)
+    between = np.concatenate([
+        np.abs(row[a] - row[b]) for _, row in shared.iterrows()
+        for i, a in enumerate(row.dropna().index) for b in row.dropna().index[i + 1:]
+    ] if len(shared) else [np.zeros(0)]).astype(float)
+    within = seed_differences(points)
+    if len(shared) < MIN_SHARED:
+        return Pooling(False, f"each hardware keeps its own quality: {len(shared)} configs "
+                       f"were measured on more than one hardware (pooling needs "
+                       f"{MIN_SHARED})")
+    if len(within) < MIN_REPEATS:
+        return Pooling(False, f"each hardware keeps its own quality: {len(within)} configs "
+                       f"were measured twice on one hardware, too few to know the noise "
+                       f"(pooling needs {MIN_REPEATS})")
+    p = float(mannwhitneyu(between, within, alternative="greater").pvalue)
+    said = (f"{len(shared)} configs measured on more than one hardware differ by median "
+            f"{np.median(between):.4g} between hardware, against {np.median(within):.4g} "
+            f"between two seeds of {len(within)} repeated configs (one-sided Mann-Whitney U "
+            f"p = {p:.2g})")
+    if p >= POOL_ALPHA:
+        return Pooling(True, f"quality pooled across hardware: {said}: they agree within "
+                       "the measured noise")
+    return Pooling(False, f"each hardware keeps its own quality: {said}: the hardware "
+                   "differ beyond the measured noise")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Per target and cost: each hardware's cheapest config reaching the target."""
+
+    fraction: float
+    target: float
+    cost: str
+    best: dict[str, tuple[float, str | None, bool]]  # hardware -> (cost, config, predicted)
+    winner: str | None
+    ratio: float | None  # the runner-up's cost / the winner's
+
+
+@dataclass
+class Comparison:
+    """One workload on several hardware ids: per-config points, pooling, answers."""
+
+    workload: Workload
+    maximize: bool
+    configs: pd.DataFrame
+    pooling: Pooling
+    reachable: float | None
+    answers: list[Answer] = field(default_factory=list)
+
+    @property
+    def hardware(self) -> list[str]:
+        return sorted(self.configs["hardware_id"].unique())
+
+    def costs(self) -> list[str]:
+        return [c for c in COSTS if self.configs.groupby("hardware_id")[c].count()
+                .gt(0).sum() >= 2]
+
+    def front(self, hardware: str, cost: str) -> pd.DataFrame:
+        """That hardware's configs on the (quality, cost) front, cheapest first."""
+        from mobench.pareto import minimisation, nondominated_mask
+
+        mine = self.configs[(self.configs["hardware_id"] == hardware)].dropna(
+            subset=["quality", cost])
+        if mine.empty:
+            return mine
+        values = minimisation(mine[["quality", cost]].to_numpy(float),
+                              ["maximize" if self.maximize else "minimize", "minimize"])
+        return mine[nondominated_mask(values)].sort_values(cost)
+
+
+def target_value(reachable: float, fraction: float, maximize: bool) -> float:
+    return reachable * (1 - fraction) if maximize else reachable * (1 + fraction)
+
+
+def compare(workload: Workload, points: pd.DataFrame,
+            fractions: tuple[float, ...] = TARGETS) -> Comparison:
+    """Pool (or not), find the reachable quality and answer every (target, cost)."""
+    maximize = QUALITIES[workload.quality]
+    configs = per_config(points)
+    decision = pooling(points) if workload.evidence == "measured" else Pooling(
+        False, "each hardware keeps its own quality: a surrogate's fronts are predictions, "
+        "not measurements of the same configs")
+    if decision.pooled:
+        measured = points[~points["predicted"].astype(bool) & points["quality"].notna()]
+        shared = measured.groupby("config")["quality"].median()
+        configs["quality"] = configs["config"].map(shared).fillna(configs["quality"])
+    qualities = configs["quality"].dropna()
+    reachable = None if qualities.empty else float(qualities.max() if maximize
+                                                   else qualities.min())
+    result = Comparison(workload, maximize, configs, decision, reachable)
+    if reachable is None:
+        return result
+    for cost in result.costs():
+        for fraction in fractions:
+            result.answers.append(_answer(configs, cost, fraction,
+                                          target_value(reachable, fraction, maximize),
+                                          maximize))
+    return result
+
+
+def _answer(configs: pd.DataFrame, cost: str, fraction: float, target: float,
+            maximize: bool) -> Answer:
+    reached = configs[(configs["quality"] >= target) if maximize
+                      else (configs["quality"] <= target)].dropna(subset=[cost])
+    best = {}
+    for hw, rows in reached.groupby("hardware_id", sort=True):
+        row = rows.loc[rows[cost].idxmin()]
+        best[str(hw)] = (float(row[cost]), row["config"], bool(row["predicted"]))
+    ranked = sorted(best, key=lambda h: best[h][0])
+    winner = ranked[0] if ranked else None
+    ratio = best[ranked[1]][0] / best[winner][0] if len(ranked) > 1 and best[winner][0] > 0 \
+        else None
+    return Answer(fraction, target, cost, best, winner, ratio)
+
+
+def answer_text(answer: Answer, hardware: list[str]) -> str:
+    """One line: the target, the winner and by how much, or who did not reach it."""
+    unit = COSTS[answer.cost][2]
+    if answer.winner is None:
+        return f"best {answer.fraction:.0%} target: no hardware reaches it"
+    value = answer.best[answer.winner][0]
+    missing = [h for h in hardware if h not in answer.best]
+    by = (f", {answer.ratio:.3g}x less than the next" if answer.ratio is not None else "")
+    gone = f"; not reached on {', '.join(missing)}" if missing else ""
+    return (f"{answer.cost} {value:.4g} {unit} on {answer.winner}{by}{gone}")
+
+
+DISAGREE_ALPHA = 0.01
+DISAGREE_RATIO = 1.10  # and the typical ratio beyond 10%: noise-level drift is not flagged
+
+
+def disagreements(points: pd.DataFrame) -> list[str]:
+    """Sources of one hardware id whose training seconds for the same configs differ beyond
+    the seed-to-seed noise its tables' repeats measure (one-sided Mann-Whitney U on |log
+    ratio|, p < DISAGREE_ALPHA, and a median ratio beyond DISAGREE_RATIO): one line each."""
+    from scipy.stats import mannwhitneyu
+
+    first = _first_runs(points[points["train_time"].notna()])
+    out = []
+    for hw, mine in first.groupby("hardware_id", sort=True):
+        within = seed_differences(points[points["hardware_id"] == hw], "train_time", log=True)
+        times = mine.pivot_table(index="config", columns="source", values="train_time")
+        sources = list(times.columns)
+        for i, a in enumerate(sources):
+            for b in sources[i + 1:]:
+                both = times[[a, b]].dropna()
+                if len(both) < MIN_SHARED or len(within) < MIN_REPEATS:
+                    continue
+                between = np.abs(np.log(both[a] / both[b])).to_numpy(float)
+                ratio = float(np.exp(np.median(np.log(both[b] / both[a]))))
+                p = float(mannwhitneyu(between, within, alternative="greater").pvalue)
+                if p < DISAGREE_ALPHA and max(ratio, 1 / ratio) > DISAGREE_RATIO:
+                    out.append(f"{hw}: {b} trains the same {len(both)} configs {ratio:.3g}x "
+                               f"as long as {a} (median), beyond the noise between two seeds "
+                               f"(median {np.exp(np.median(within)):.3g}x; one-sided "
+                               f"Mann-Whitney U p = {p:.2g}): was one of them measured with "
+                               "other threads, pinning or load?")
+    return out
+
+
+def side_by_side(comparisons: dict[Workload, pd.DataFrame]) -> list[Comparison]:
+    """A Comparison for every workload measured on two or more hardware ids."""
+    out = []
+    for workload, points in sorted(comparisons.items(), key=lambda kv: str(kv[0])):
+        if points["hardware_id"].dropna().nunique() >= 2:
+            out.append(compare(workload, points))
+    return out
+
+
+def gather(documents: dict[str, dict[str, Any]],
+           on_problem=None) -> dict[Workload, pd.DataFrame]:
+    """Points per workload from report documents (curves table headers, with the CSV beside
+    them; tune runs; surrogates). A table that cannot be read is passed to `on_problem`
+    (source, reason) and left out."""
+    found: dict[Workload, list[pd.DataFrame]] = {}
+    for source, doc in documents.items():
+        kind = doc.get("kind")
+        try:
+            if kind == "curves":
+                got = table_points(Path(source).with_suffix(".csv"), doc)
+            elif kind == "tuning":
+                got = tuning_points(doc, source)
+            elif kind == "surrogate":
+                got = surrogate_points(doc, source)
+            else:
+                continue
+        except (UsageError, OSError, KeyError, TypeError, ValueError) as exc:
+            if on_problem is not None:
+                on_problem(source, str(exc))
+            continue
+        if got is not None and len(got[1]):
+            found.setdefault(got[0], []).append(got[1])
+    return {w: pd.concat(frames, ignore_index=True) for w, frames in found.items()}
