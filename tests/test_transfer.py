@@ -12,7 +12,8 @@ import types
 import numpy as np
 import pytest
 
-from mobench.compare import curves, transfer as transfer_module
+from mobench.compare import curves
+from mobench.compare import transfer as transfer_module
 from mobench.compare.curves import build_curves
 from mobench.compare.curves_table import load_curves
 from mobench.compare.transfer import calibration_ids, transfer
