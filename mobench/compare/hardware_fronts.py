@@ -186,12 +186,13 @@ def per_config(points: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([agg, loose[agg.columns]], ignore_index=True) if len(loose) else agg
 
 
-def _first_runs(points: pd.DataFrame) -> pd.DataFrame:
-    """Measured runs with a config and a quality, the lowest seed's per (hardware, config)."""
+def _first_runs(points: pd.DataFrame, column: str = "quality",
+                keys: tuple[str, ...] = ("hardware_id", "config")) -> pd.DataFrame:
+    """Measured runs with a config and `column`, the lowest seed's per `keys`."""
     measured = points[~points["predicted"].astype(bool) & points["config"].notna()
-                      & points["quality"].notna()]
+                      & points[column].notna()]
     return measured.sort_values("seed", na_position="last").groupby(
-        ["hardware_id", "config"], sort=False).first().reset_index()
+        list(keys), sort=False).first().reset_index()
 
 
 def seed_differences(points: pd.DataFrame, column: str = "quality",
@@ -221,10 +222,9 @@ def pooling(points: pd.DataFrame) -> Pooling:
     first = _first_runs(points)
     by_config = first.pivot_table(index="config", columns="hardware_id", values="quality")
     shared = by_config.dropna(thresh=2)
-    between = np.concatenate([
-        np.abs(row[a] - row[b]) for _, row in shared.iterrows()
-        for i, a in enumerate(row.dropna().index) for b in row.dropna().index[i + 1:]
-    ] if len(shared) else [np.zeros(0)]).astype(float)
+    between = np.asarray([abs(row[a] - row[b]) for _, row in shared.iterrows()
+                          for i, a in enumerate(row.dropna().index)
+                          for b in row.dropna().index[i + 1:]], dtype=float)
     within = seed_differences(points)
     if len(shared) < MIN_SHARED:
         return Pooling(False, f"each hardware keeps its own quality: {len(shared)} configs "
@@ -357,7 +357,7 @@ def disagreements(points: pd.DataFrame) -> list[str]:
     ratio|, p < DISAGREE_ALPHA, and a median ratio beyond DISAGREE_RATIO): one line each."""
     from scipy.stats import mannwhitneyu
 
-    first = _first_runs(points[points["train_time"].notna()])
+    first = _first_runs(points, "train_time", ("hardware_id", "source", "config"))
     out = []
     for hw, mine in first.groupby("hardware_id", sort=True):
         within = seed_differences(points[points["hardware_id"] == hw], "train_time", log=True)

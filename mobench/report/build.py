@@ -19,6 +19,8 @@ EMPTY_HINT = ("run `python -m mobench profile SUITE` or `python -m mobench tune 
 def section_builders() -> list[Callable[[Results], Section | None]]:
     """The report's sections, in page order; a builder returns None when it has nothing."""
     from mobench.report.comparison import comparison
+    from mobench.report.hardware_fronts import hardware_fronts
+    from mobench.report.hardware_noise import hardware_noise
     from mobench.report.pareto import pareto
     from mobench.report.sections import (
         evaluations,
@@ -30,8 +32,8 @@ def section_builders() -> list[Callable[[Results], Section | None]]:
     from mobench.report.summary import summary
 
     # the answers first, the evidence after, where each number came from last
-    return [summary, problems_section, pareto, comparison, hardware, profiles, evaluations,
-            provenance]
+    return [summary, problems_section, pareto, comparison, hardware_fronts, hardware_noise,
+            hardware, profiles, evaluations, provenance]
 
 
 def build_sections(results: Results) -> list[Section]:
