@@ -253,3 +253,29 @@ def test_surrogate_fits_a_transferred_table(machines, tmp_path):
     fitted = surrogate.predict(configs, ["train_time"], epoch=EPOCHS)["train_time"]
     truth = [costs(c, "b")["train_time"] for c in configs]
     assert np.median(np.abs(np.log(np.asarray(fitted) / truth))) < 0.2
+
+
+def test_a_rebuild_reuses_what_the_transfer_measured(machines, tmp_path):
+    """The full rebuild on this machine copies the transfer's measured rows, trains only the
+    others (`first` ones first), and a rerun trains nothing."""
+    from mobench.compare.transfer import rebuild
+
+    ref, here = machines
+    moved = run(ref, tmp_path / "b-curves.csv")
+    here.trained.clear()
+    out = tmp_path / "rebuild-curves.csv"
+    first = sorted(set(range(N)) - set(moved.measured))[-2:][::-1]
+    measured = rebuild(SUITE, ref, out, first=first, copy_from=moved.out,
+                       on_line=lambda _: None)
+    assert sorted(measured) == list(range(N))
+    assert len(here.trained) == N - len(moved.measured)
+    configs = load_reference(ref, SUITE, None).configs["config"]
+    assert here.trained[:2] == [configs[i] for i in first]
+    frame = load_curves(out)[1]
+    assert (frame["origin"] == "measured").all() and sorted(frame["config_id"]) == list(range(N))
+    again = frame[frame["config_id"].isin(moved.measured)].set_index("config_id")
+    there = load_curves(moved.out)[1].set_index("config_id")
+    assert (again["train_time"] == there.loc[again.index, "train_time"]).all()  # copied
+    here.trained.clear()
+    rebuild(SUITE, ref, out, first=first, copy_from=moved.out, on_line=lambda _: None)
+    assert here.trained == []

@@ -15,7 +15,8 @@ machine, carried to this one for a fraction of a rebuild.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mobench.compare.appendcsv import Appender, exclusive_lock, repair
+from mobench.compare.appendcsv import Appender, disk_error, exclusive_lock, repair
 from mobench.compare.calibration import Calibration
-from mobench.compare.curves_table import cell, check_rows, distributions, header_path
+from mobench.compare.curves_table import (
+    cell,
+    check_rows,
+    distributions,
+    header_path,
+    load_curves,
+)
 from mobench.compare.transfer_table import (
     COST_COLUMNS,
     ORIGIN,
     Reference,
     check_resume,
+    frame_rows,
     load_reference,
     predicted_rows,
     transfer_fields,
@@ -107,9 +115,7 @@ def transfer(suite, ref_path: Path, out: Path | None = None, *, calibrate: int =
              on_line: Callable[[str], None] = print) -> Transfer:
     """Carry `ref_path` to this machine into `out` (default: `default_out`), see the module's
     docstring; `check_out` refuses an output that cannot be written, before any training."""
-    from mobench.documents import provenance, read_json, write_json
     from mobench.objectives import parse_objectives
-    from mobench.profiling.hardware import fingerprint, set_threads
 
     objectives = parse_objectives(objectives or suite.objectives)
     ref = load_reference(Path(ref_path), suite, configs)
@@ -120,49 +126,22 @@ def transfer(suite, ref_path: Path, out: Path | None = None, *, calibrate: int =
     if isinstance(calibrate, bool) or not isinstance(calibrate, int) or not 2 <= calibrate <= n:
         raise UsageError(f"--calibrate must be 2..{n} (the reference's configs with measured "
                          f"runs), got {calibrate}")
-    threads = ref.header.get("threads") or {}
-    threads = set_threads(_pool(threads.get("intra_op")), _pool(threads.get("inter_op")))
-    fp = fingerprint()
-    if fp.get("hardware_id") == ref.hardware_id:
-        raise UsageError(f"--table {ref_path} was measured on this hardware id "
-                         f"({ref.hardware_id}): nothing to transfer (use it as it is, or "
-                         "rebuild it)")
-    out = check_out(Path(out) if out is not None else default_out(ref_path, fp["hardware_id"]))
-    if out.exists() and out.samefile(ref_path):
-        raise UsageError("--out is the reference table itself; pick another --out")
-    dataset = _dataset(ref.header)
     settings = {"calibrate": calibrate, "objectives": [o.name for o in objectives],
                 "configs": configs if configs is not None else ref.header.get("n"),
                 "rounds": rounds}
-    header = transfer_header(ref, fingerprint=fp, threads=threads, settings=settings,
-                             provenance=provenance(fp, ref.header.get("seed") or 0,
-                                                   suite_version=suite.version))
-    hypermodel = suite.hypermodel(tuple(dataset.x_train.shape[1:]), dataset.num_classes)
-    result = Transfer(out, ref, fp["hardware_id"], objectives, calibration_ids(ref, calibrate))
-    fields = transfer_fields(ref.gan)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_lock(out):
-        hpath = header_path(out)
-        if hpath.exists():
-            stored = read_json(hpath)
-            check_resume(stored, header, hpath)
-            header = stored
-        elif out.exists() and out.stat().st_size:
-            raise UsageError(f"{out} exists without its header {hpath}; pick another --out")
-        parsed = repair(out, fields, on_line, "transferred curves")
-        rows = check_rows(parsed, header, distributions(header.get("space"), hpath))
-        write_json(hpath, header)
-        table = Appender(parsed, fields)
-        table.start()
+    here = _this_machine(suite, ref, out, settings, check_out)
+    result = Transfer(here.out, ref, here.hardware_id, objectives,
+                      calibration_ids(ref, calibrate))
+    with _opened(here, on_line) as (table, rows):
         for row in rows:
             if row[ORIGIN] == "measured":
                 result.measured[row["config_id"]] = row
         done_predicted = {(r["config_id"], r["seed"]) for r in rows if r[ORIGIN] == "predicted"}
-        on_line(f"transfer {suite.name}: {ref_path} ({ref.hardware_id}, {n} configs with "
-                f"measured runs) to {fp['hardware_id']}: calibrate on {calibrate} configs, "
+        on_line(f"transfer {suite.name}: {ref.path} ({ref.hardware_id}, {n} configs with "
+                f"measured runs) to {here.hardware_id}: calibrate on {calibrate} configs, "
                 f"then re-measure the predicted front of {', '.join(settings['objectives'])}; "
                 f"{len(result.measured)} configs measured here already")
-        measure = _measurer(suite, hypermodel, dataset, ref, table, result, on_line)
+        measure = measurer(suite, here, ref, table, result.measured, on_line)
         measure(result.calibration_ids, "calibration")
         _calibrate(result)
         for _ in range(rounds):
@@ -175,13 +154,114 @@ def transfer(suite, ref_path: Path, out: Path | None = None, *, calibrate: int =
         _update_here(result)
         rows = [r for r in predicted_rows(ref, result.predicted_runs, set(result.measured))
                 if (r["config_id"], r["seed"]) not in done_predicted]
-        table.extend([{name: cell(r.get(name)) for name in fields} for r in rows])
-        header["transfer"] = {**header["transfer"], "calibration_ids": result.calibration_ids,
-                              "calibration": result.calibration.describe(),
-                              "front_rounds": result.rounds,
-                              "measured_configs": sorted(result.measured)}
-        write_json(hpath, header)
+        table.extend([{name: cell(r.get(name)) for name in table.fields} for r in rows])
+        here.header["transfer"] = {
+            **here.header["transfer"], "calibration_ids": result.calibration_ids,
+            "calibration": result.calibration.describe(), "front_rounds": result.rounds,
+            "measured_configs": sorted(result.measured)}
+        _write_header(here)
     return result
+
+
+def rebuild(suite, ref_path: Path, out: Path, *, configs: int | None = None,
+            first: Sequence[int] = (), copy_from: Path | None = None,
+            on_line: Callable[[str], None] = print) -> dict[int, dict[str, Any]]:
+    """Measure every config of the reference's first `configs` here into `out` (a transferred
+    table whose rows are all measured), `first` ones first; the measured rows of the
+    transferred table `copy_from` are copied, not trained again. Resumable; returns the rows
+    by config id."""
+    ref = load_reference(Path(ref_path), suite, configs)
+    settings = {"calibrate": None, "objectives": [], "configs": configs if configs is not None
+                else ref.header.get("n"), "rounds": 0, "rebuild": True}
+    here = _this_machine(suite, ref, out, settings, lambda path: path)
+    measured: dict[int, dict[str, Any]] = {}
+    with _opened(here, on_line) as (table, rows):
+        measured.update({r["config_id"]: r for r in rows if r[ORIGIN] == "measured"})
+        copied = []
+        if copy_from is not None:
+            frame = load_curves(copy_from)[1]
+            for row in frame_rows(frame[frame[ORIGIN] == "measured"]):
+                if row["config_id"] in set(ref.configs.index) - set(measured):
+                    copied.append(row)
+                    measured[row["config_id"]] = row
+            table.extend([{name: cell(r.get(name)) for name in table.fields} for r in copied])
+        order = [*first, *(i for i in ref.configs.index if i not in set(first))]
+        on_line(f"rebuild {suite.name} here ({here.hardware_id}): {len(order)} configs, "
+                f"{len(measured)} measured already ({len(copied)} copied from {copy_from})")
+        measurer(suite, here, ref, table, measured, on_line)([int(i) for i in order],
+                                                             "rebuild")
+    return measured
+
+
+@dataclass
+class _Here:
+    """This machine's side of a transfer: where it writes, with which header and data."""
+
+    out: Path
+    header: dict[str, Any]
+    hardware_id: str
+    dataset: Any
+    hypermodel: Any
+    gan: bool
+
+
+def _this_machine(suite, ref: Reference, out: Path | None, settings: dict[str, Any],
+                  check_out: Callable[[Path], Path]) -> _Here:
+    """The reference's TensorFlow threads set, this machine's id (not the reference's),
+    the output checked, the reference's data loaded the same, the header made."""
+    from mobench.documents import provenance
+    from mobench.profiling.hardware import fingerprint, set_threads
+
+    threads = ref.header.get("threads") or {}
+    threads = set_threads(_pool(threads.get("intra_op")), _pool(threads.get("inter_op")))
+    fp = fingerprint()
+    if fp.get("hardware_id") == ref.hardware_id:
+        raise UsageError(f"--table {ref.path} was measured on this hardware id "
+                         f"({ref.hardware_id}): nothing to transfer (use it as it is, or "
+                         "rebuild it)")
+    out = check_out(Path(out) if out is not None else default_out(ref.path, fp["hardware_id"]))
+    if out.exists() and out.samefile(ref.path):
+        raise UsageError("--out is the reference table itself; pick another --out")
+    dataset = _dataset(ref.header)
+    header = transfer_header(ref, fingerprint=fp, threads=threads, settings=settings,
+                             provenance=provenance(fp, ref.header.get("seed") or 0,
+                                                   suite_version=suite.version))
+    hypermodel = suite.hypermodel(tuple(dataset.x_train.shape[1:]), dataset.num_classes)
+    return _Here(out, header, fp["hardware_id"], dataset, hypermodel, ref.gan)
+
+
+@contextmanager
+def _opened(here: _Here, on_line) -> Iterator[tuple[Appender, list[dict[str, Any]]]]:
+    """The output table locked, its stored header checked (a rerun continues with the stored
+    one), a torn last row repaired; yields its appender and checked rows."""
+    from mobench.documents import read_json
+
+    fields = transfer_fields(here.gan)
+    here.out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(here.out):
+        hpath = header_path(here.out)
+        if hpath.exists():
+            stored = read_json(hpath)
+            check_resume(stored, here.header, hpath)
+            here.header = stored
+        elif here.out.exists() and here.out.stat().st_size:
+            raise UsageError(f"{here.out} exists without its header {hpath}; pick another "
+                             "--out")
+        parsed = repair(here.out, fields, on_line, "transferred curves")
+        rows = check_rows(parsed, here.header, distributions(here.header.get("space"), hpath))
+        _write_header(here)
+        table = Appender(parsed, fields)
+        table.start()
+        yield table, rows
+
+
+def _write_header(here: _Here) -> None:
+    from mobench.documents import write_json
+
+    try:
+        write_json(header_path(here.out), here.header)
+    except OSError as exc:
+        raise disk_error(header_path(here.out), exc) from None
 
 
 def _pool(value: Any) -> int | None:
@@ -206,10 +286,10 @@ def _dataset(header: dict[str, Any]):
     return dataset
 
 
-def _measurer(suite, hypermodel, dataset, ref: Reference, table: Appender, result: Transfer,
-              on_line):
-    """measure(ids, what): train each id not measured yet (the reference's first seed),
-    append its row, show progress with an ETA."""
+def measurer(suite, here: _Here, ref: Reference, table: Appender,
+             measured: dict[int, dict[str, Any]], on_line):
+    """measure(ids, what): train each id not in `measured` yet (with the reference's first
+    seed), append its row and record it in `measured`; progress with an ETA."""
     from mobench.compare.curves import measure_config
     from mobench.console import Progress
     from mobench.display import seconds
@@ -218,19 +298,19 @@ def _measurer(suite, hypermodel, dataset, ref: Reference, table: Appender, resul
     seed = header.get("seed") or 0
 
     def measure(ids: list[int], what: str) -> None:
-        todo = [i for i in ids if i not in result.measured]
+        todo = [i for i in ids if i not in measured]
         if not todo:
             return
         with Progress(len(todo), f"{what}: configs", on_line=on_line) as progress:
             for i in todo:
                 config = json.loads(ref.configs.loc[i, "config"])
-                row = measure_config(suite, hypermodel, dataset, config,
+                row = measure_config(suite, here.hypermodel, here.dataset, config,
                                      epochs=header["epochs"], seed=seed,
                                      fcd_epochs=header.get("fcd_epochs") or [])
                 row.update(config_id=i, seed=seed, repeat=0, config=json.dumps(config),
                            **{ORIGIN: "measured"})
                 table.append({name: cell(row.get(name)) for name in table.fields})
-                result.measured[i] = row
+                measured[i] = row
                 status = f"{what}: config {i} {row['status']}"
                 progress.advance(status=status, line=f"{status} train "
                                  f"{seconds(row.get('train_time') or 0)} (reference "

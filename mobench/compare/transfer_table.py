@@ -148,24 +148,34 @@ def check_resume(stored: dict[str, Any], header: dict[str, Any], path: Path) -> 
                              "another --out")
 
 
+def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a loaded table (`load_curves`) as dicts to write again: empty cells None,
+    integers as integers, the config as its JSON text."""
+    rows = []
+    for _, run in frame.iterrows():
+        row = {k: (None if _missing(v) else v) for k, v in run.items()}
+        row.update({k: int(row[k]) for k in INTEGERS if row.get(k) is not None})
+        row["config"] = json.dumps(run["config"]) if isinstance(run["config"], dict) \
+            else run["config"]
+        rows.append(row)
+    return rows
+
+
 def predicted_rows(ref: Reference, predictions: dict[str, Any], skip: set[int]
                    ) -> list[dict[str, Any]]:
     """One predicted row per reference run of a config not measured here (`skip`): the
     reference's quality and curves, the predicted costs, the time curve scaled to them."""
     rows = []
-    for i, run in ref.rows.iterrows():
+    for i, (run, row) in enumerate(zip(ref.rows.to_dict("records"), frame_rows(ref.rows),
+                                       strict=True)):
         if run["config_id"] in skip:
             continue
-        row = {k: (None if _missing(v) else v) for k, v in run.items() if k != ORIGIN}
-        row.update({k: int(row[k]) for k in INTEGERS if row.get(k) is not None})
         row["wall_time"] = None
         for column in COST_COLUMNS:
             row[column] = float(predictions[column][i]) if column in predictions else None
         if row["train_time"] is not None and run["train_time"]:
             scale = row["train_time"] / float(run["train_time"])
             row["time_curve"] = [t * scale for t in run["time_curve"]]
-        row["config"] = json.dumps(run["config"]) if isinstance(run["config"], dict) \
-            else run["config"]
         row[ORIGIN] = "predicted"
         rows.append(row)
     return rows
