@@ -279,3 +279,23 @@ def test_a_rebuild_reuses_what_the_transfer_measured(machines, tmp_path):
     here.trained.clear()
     rebuild(SUITE, ref, out, first=first, copy_from=moved.out, on_line=lambda _: None)
     assert here.trained == []
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["mnist-cnn"], "is a table of suite 'mnist-mlp', not 'mnist-cnn'"),
+    (["mnist-mlp", "--calibrate", "33"], "--calibrate must be 2..32"),
+    (["mnist-mlp", "--calibrate", "1"], "--calibrate must be 2..32"),
+    (["mnist-mlp", "--calibrate", "0"], "--calibrate must be 2..32"),
+    (["mnist-mlp", "--objectives", "val_accuracy,nope"], "nope"),
+    (["mnist-mlp", "--out", "FOLDER"], "is a folder"),
+])
+def test_the_cli_refuses_bad_input_in_one_line(machines, tmp_path, capsys, argv, message):
+    from mobench.cli import main
+
+    ref, here = machines
+    argv = [str(tmp_path) if a == "FOLDER" else a for a in argv]
+    assert main(["transfer", *argv[:1], "--table", str(ref), *argv[1:]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert here.trained == [] and sorted(p.name for p in tmp_path.iterdir()) == [
+        "ref-curves.csv", "ref-curves.json"]

@@ -4,14 +4,16 @@ reaches an accuracy target at the lowest training time, latency or memory.
 A workload is a suite trained on one dataset (name and training examples) for one number of
 epochs. Its evidence per hardware id comes from curves tables (`table SUITE --sample`,
 `transfer`) and tune run documents (measured), or from surrogate documents (predictions,
-compared among themselves only). Per hardware and config: the median over its runs, measured
-rows preferred over a transferred table's predicted ones.
+compared among themselves only). Per hardware and config only its measured runs count where
+it has any (a transferred table's predicted rows otherwise).
 
-Quality (val_accuracy, or a GAN's fcd) is pooled across hardware only when the configs
-measured on two or more ids agree within the noise the tables' repeats measure: one run per
-machine of the same config differ no more than two seeds of one config on one machine
-(one-sided Mann-Whitney U, p >= 0.05, with at least MIN_SHARED shared configs and MIN_REPEATS
-repeated ones); otherwise each hardware keeps its own quality. Reachable quality is the best
+A config's quality on a hardware is its first seed's run (one run per config everywhere, so a
+table that repeats configs is not judged on less noisy values), its costs the median over
+its runs. Quality (val_accuracy, or a GAN's fcd) is pooled across hardware (the median of the
+first runs) only when the configs measured on two or more ids agree within the noise the
+tables' repeats measure: one run per machine of the same config differ no more than two
+seeds of one config on one machine (one-sided Mann-Whitney U, p >= 0.05, with at least
+MIN_SHARED shared configs and MIN_REPEATS repeated ones); otherwise each hardware keeps its own quality. Reachable quality is the best
 per-config quality measured on any hardware; the targets are that best less 1%, 5% and 10%
 of it (for a minimised quality such as fcd: plus).
 
@@ -172,17 +174,24 @@ def _int(value: Any) -> int | None:
 # ---- per config, pooling, answers -------------------------------------------------------
 
 def per_config(points: pd.DataFrame) -> pd.DataFrame:
-    """One row per (hardware_id, config): medians over its runs, measured runs only where a
-    config has any (a surrogate's points, which have no config, stay one row each)."""
+    """One row per (hardware_id, config), from its measured runs where it has any (else its
+    predicted ones): costs the median over its runs, quality its first seed's run (one run
+    per config on every hardware, so that a machine whose table repeats configs is not
+    judged on less noisy values than one that does not); a surrogate's points, which have
+    no config, stay one row each."""
     points = points[points["hardware_id"].notna()]
     keyed = points[points["config"].notna()]
     loose = points[points["config"].isna()]
     measured = keyed.groupby(["hardware_id", "config"])["predicted"].transform(
         lambda p: not p.astype(bool).all())
     keyed = keyed[~(keyed["predicted"].astype(bool) & measured.astype(bool))]
-    agg = keyed.groupby(["hardware_id", "config"], sort=True).agg(
-        {**{c: "median" for c in ("quality", *COSTS)}, "predicted": "all",
-         "source": "first"}).reset_index()
+    groups = keyed.sort_values("seed", na_position="last", kind="stable").groupby(
+        ["hardware_id", "config"], sort=True)
+    agg = groups.agg({**{c: "median" for c in COSTS}, "predicted": "all",
+                      "source": "first"})
+    agg["quality"] = groups["quality"].first()
+    agg = agg.reset_index()[["hardware_id", "config", "quality", *COSTS, "predicted",
+                             "source"]]
     return pd.concat([agg, loose[agg.columns]], ignore_index=True) if len(loose) else agg
 
 
@@ -302,9 +311,8 @@ def compare(workload: Workload, points: pd.DataFrame,
     decision = pooling(points) if workload.evidence == "measured" else Pooling(
         False, "each hardware keeps its own quality: a surrogate's fronts are predictions, "
         "not measurements of the same configs")
-    if decision.pooled:
-        measured = points[~points["predicted"].astype(bool) & points["quality"].notna()]
-        shared = measured.groupby("config")["quality"].median()
+    if decision.pooled:  # a config's quality: the median of its first runs everywhere
+        shared = _first_runs(points).groupby("config")["quality"].median()
         configs["quality"] = configs["config"].map(shared).fillna(configs["quality"])
     qualities = configs["quality"].dropna()
     reachable = None if qualities.empty else float(qualities.max() if maximize
@@ -337,14 +345,16 @@ def _answer(configs: pd.DataFrame, cost: str, fraction: float, target: float,
 
 def answer_text(answer: Answer, hardware: list[str]) -> str:
     """One line: the target, the winner and by how much, or who did not reach it."""
-    unit = COSTS[answer.cost][2]
+    from mobench.display import objective_value
+
     if answer.winner is None:
-        return f"best {answer.fraction:.0%} target: no hardware reaches it"
-    value = answer.best[answer.winner][0]
+        return f"{answer.cost}: no hardware reaches it"
+    value = objective_value(answer.cost, answer.best[answer.winner][0])
     missing = [h for h in hardware if h not in answer.best]
     by = (f", {answer.ratio:.3g}x less than the next" if answer.ratio is not None else "")
     gone = f"; not reached on {', '.join(missing)}" if missing else ""
-    return (f"{answer.cost} {value:.4g} {unit} on {answer.winner}{by}{gone}")
+    said = " (predicted)" if answer.best[answer.winner][2] else ""
+    return f"{answer.cost} {value}{said} on {answer.winner}{by}{gone}"
 
 
 DISAGREE_ALPHA = 0.01

@@ -164,12 +164,13 @@ def transfer(suite, ref_path: Path, out: Path | None = None, *, calibrate: int =
 
 
 def rebuild(suite, ref_path: Path, out: Path, *, configs: int | None = None,
-            first: Sequence[int] = (), copy_from: Path | None = None,
+            first: Sequence[int] = (), only: Sequence[int] | None = None,
+            copy_from: Path | None = None,
             on_line: Callable[[str], None] = print) -> dict[int, dict[str, Any]]:
-    """Measure every config of the reference's first `configs` here into `out` (a transferred
-    table whose rows are all measured), `first` ones first; the measured rows of the
-    transferred table `copy_from` are copied, not trained again. Resumable; returns the rows
-    by config id."""
+    """Measure every config of the reference's first `configs` here (or the `only` ones)
+    into `out` (a transferred table whose rows are all measured), `first` ones first; the
+    measured rows of the transferred table `copy_from` are copied, not trained again.
+    Resumable; returns the rows by config id."""
     ref = load_reference(Path(ref_path), suite, configs)
     settings = {"calibrate": None, "objectives": [], "configs": configs if configs is not None
                 else ref.header.get("n"), "rounds": 0, "rebuild": True}
@@ -186,6 +187,8 @@ def rebuild(suite, ref_path: Path, out: Path, *, configs: int | None = None,
                     measured[row["config_id"]] = row
             table.extend([{name: cell(r.get(name)) for name in table.fields} for r in copied])
         order = [*first, *(i for i in ref.configs.index if i not in set(first))]
+        if only is not None:
+            order = [i for i in order if i in set(only)]
         on_line(f"rebuild {suite.name} here ({here.hardware_id}): {len(order)} configs, "
                 f"{len(measured)} measured already ({len(copied)} copied from {copy_from})")
         measurer(suite, here, ref, table, measured, on_line)([int(i) for i in order],
