@@ -13,9 +13,9 @@ its runs. Quality (val_accuracy, or a GAN's fcd) is pooled across hardware (the 
 first runs) only when the configs measured on two or more ids agree within the noise the
 tables' repeats measure: one run per machine of the same config differ no more than two
 seeds of one config on one machine (one-sided Mann-Whitney U, p >= 0.05, with at least
-MIN_SHARED shared configs and MIN_REPEATS repeated ones); otherwise each hardware keeps its own quality. Reachable quality is the best
-per-config quality measured on any hardware; the targets are that best less 1%, 5% and 10%
-of it (for a minimised quality such as fcd: plus).
+MIN_SHARED shared configs and MIN_REPEATS repeated ones); otherwise each hardware keeps its
+own quality. Reachable quality is the best per-config quality measured on any hardware; the
+targets are that best less 1%, 5% and 10% of it (for a minimised quality such as fcd: plus).
 
 Tables are read with `appendcsv` and `cells` only: the report imports this module, and the
 report imports no optuna.
