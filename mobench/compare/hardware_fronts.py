@@ -101,11 +101,8 @@ def table_points(csv_path: Path, header: dict[str, Any]) -> tuple[Workload, pd.D
                      "config": config_key(row["config"]), "seed": row.get("seed"),
                      "predicted": row.get("origin") == "predicted", "quality": row.get(quality),
                      **{name: row.get(col) for name, (col, _, _) in COSTS.items()}})
-    dataset = header.get("dataset") if isinstance(header.get("dataset"), dict) else {}
-    workload = Workload(str(header.get("suite")), str(dataset.get("name")),
-                        _int(dataset.get("n_train")), _int(header.get("epochs")), "measured",
-                        quality)
-    return workload, pd.DataFrame(rows, columns=COLUMNS)
+    return _workload(header, header.get("epochs"), "measured", quality), \
+        pd.DataFrame(rows, columns=COLUMNS)
 
 
 def tuning_points(doc: dict[str, Any], source: str) -> tuple[Workload, pd.DataFrame] | None:
@@ -125,11 +122,8 @@ def tuning_points(doc: dict[str, Any], source: str) -> tuple[Workload, pd.DataFr
                      "config": config_key(t.get("params") or {}), "seed": None,
                      "predicted": False, "quality": _number(values.get(quality)),
                      **{name: _number(values.get(key)) for name, (_, key, _) in COSTS.items()}})
-    dataset = doc.get("dataset") if isinstance(doc.get("dataset"), dict) else {}
-    workload = Workload(str(doc.get("suite")), str(dataset.get("name")),
-                        _int(dataset.get("n_train")), _int(doc.get("epochs")), "measured",
-                        quality)
-    return workload, pd.DataFrame(rows, columns=COLUMNS)
+    return _workload(doc, doc.get("epochs"), "measured", quality), \
+        pd.DataFrame(rows, columns=COLUMNS)
 
 
 def surrogate_points(doc: dict[str, Any], source: str) -> tuple[Workload, pd.DataFrame] | None:
@@ -154,11 +148,14 @@ def surrogate_points(doc: dict[str, Any], source: str) -> tuple[Workload, pd.Dat
                          **{k: _number(v) for k, v in costs.items()}})
     if quality is None:
         return None
+    return _workload(doc, table.get("epochs"), "surrogate", quality), \
+        pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _workload(doc: dict[str, Any], epochs: Any, evidence: str, quality: str) -> Workload:
     dataset = doc.get("dataset") if isinstance(doc.get("dataset"), dict) else {}
-    workload = Workload(str(doc.get("suite")), str(dataset.get("name")),
-                        _int(dataset.get("n_train")), _int(table.get("epochs")), "surrogate",
-                        quality)
-    return workload, pd.DataFrame(rows, columns=COLUMNS)
+    return Workload(str(doc.get("suite")), str(dataset.get("name")),
+                    _int(dataset.get("n_train")), _int(epochs), evidence, quality)
 
 
 def _number(value: Any) -> float | None:

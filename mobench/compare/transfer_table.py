@@ -29,6 +29,7 @@ from mobench.compare.curves_table import (
     header_path,
     load_curves,
 )
+from mobench.compare.surrogate import check_suite
 from mobench.documents import read_json
 from mobench.errors import UsageError
 
@@ -76,13 +77,7 @@ def load_reference(path: Path, suite, configs: int | None) -> Reference:
                              f"{hpath.name} is of kind {kind!r}); build one with `mobench "
                              "table SUITE --sample N`")
     header, frame = load_curves(path)
-    if header.get("suite") != suite.name:
-        raise UsageError(f"--table {path} is a table of suite {header.get('suite')!r}, not "
-                         f"{suite.name!r}")
-    if header.get("suite_version") != suite.version:
-        raise UsageError(f"--table {path} was measured with version "
-                         f"{header.get('suite_version')!r} of suite {suite.name!r}, which is "
-                         f"now version {suite.version}")
+    check_suite(header, suite, path)
     if not header.get("hardware_id"):
         raise UsageError(f"--table {path} names no hardware_id (imported curves?): its costs "
                          "were measured on no known machine, so there is nothing to transfer")
