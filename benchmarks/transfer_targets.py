@@ -19,8 +19,10 @@ or the front serves the rebuild too):
    - the report's per-target answer (`mobench.compare.hardware_fronts`) for the reference
      machine against this one, from the rebuild and from the transferred table.
 
-Run (one TensorFlow thread is set from the reference's header; pin the process yourself):
-    taskset -c 1 python benchmarks/transfer_targets.py --configs 200
+Run (TensorFlow's threads are set from the reference's header; pin the process and set the
+BLAS thread variables yourself, as the reference was built):
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+        taskset -c 1 python benchmarks/transfer_targets.py --configs 200
 WORK defaults to results/transfer/<reference name>-<this hardware id>/.
 """
 

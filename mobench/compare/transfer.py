@@ -47,6 +47,7 @@ from mobench.compare.transfer_table import (
 from mobench.errors import FatalError, UsageError
 
 ROUNDS = 3
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def column(objective: str) -> str:
@@ -129,7 +130,7 @@ def transfer(suite, ref_path: Path, out: Path | None = None, *, calibrate: int =
     settings = {"calibrate": calibrate, "objectives": [o.name for o in objectives],
                 "configs": configs if configs is not None else ref.header.get("n"),
                 "rounds": rounds}
-    here = _this_machine(suite, ref, out, settings, check_out)
+    here = _this_machine(suite, ref, out, settings, check_out, on_line)
     result = Transfer(here.out, ref, here.hardware_id, objectives,
                       calibration_ids(ref, calibrate))
     with _opened(here, on_line) as (table, rows):
@@ -174,7 +175,7 @@ def rebuild(suite, ref_path: Path, out: Path, *, configs: int | None = None,
     ref = load_reference(Path(ref_path), suite, configs)
     settings = {"calibrate": None, "objectives": [], "configs": configs if configs is not None
                 else ref.header.get("n"), "rounds": 0, "rebuild": True}
-    here = _this_machine(suite, ref, out, settings, lambda path: path)
+    here = _this_machine(suite, ref, out, settings, lambda path: path, on_line)
     measured: dict[int, dict[str, Any]] = {}
     with _opened(here, on_line) as (table, rows):
         measured.update({r["config_id"]: r for r in rows if r[ORIGIN] == "measured"})
@@ -209,14 +210,19 @@ class _Here:
 
 
 def _this_machine(suite, ref: Reference, out: Path | None, settings: dict[str, Any],
-                  check_out: Callable[[Path], Path]) -> _Here:
+                  check_out: Callable[[Path], Path], on_line) -> _Here:
     """The reference's TensorFlow threads set, this machine's id (not the reference's),
     the output checked, the reference's data loaded the same, the header made."""
     from mobench.documents import provenance
     from mobench.profiling.hardware import fingerprint, set_threads
 
-    threads = ref.header.get("threads") or {}
-    threads = set_threads(_pool(threads.get("intra_op")), _pool(threads.get("inter_op")))
+    wanted = ref.header.get("threads") or {}
+    threads = set_threads(_pool(wanted.get("intra_op")), _pool(wanted.get("inter_op")))
+    unlike = [f"{k}={wanted[k]} there, {threads[k] or 'unset'} here" for k in BLAS_THREADS
+              if k in wanted and wanted[k] != threads.get(k)]
+    if unlike:  # read by the BLAS libraries when they load: too late to set from here
+        on_line("note: the reference's thread variables differ (" + "; ".join(unlike) + "): "
+                "set them in the environment, as it was built, to measure costs the same way")
     fp = fingerprint()
     if fp.get("hardware_id") == ref.hardware_id:
         raise UsageError(f"--table {ref.path} was measured on this hardware id "
@@ -304,6 +310,10 @@ def measurer(suite, here: _Here, ref: Reference, table: Appender,
         todo = [i for i in ids if i not in measured]
         if not todo:
             return
+        if here.gan:
+            from mobench.models.quality import feature_classifier
+
+            feature_classifier(here.dataset)  # train or load the fcd network before the clock
         with Progress(len(todo), f"{what}: configs", on_line=on_line) as progress:
             for i in todo:
                 config = json.loads(ref.configs.loc[i, "config"])

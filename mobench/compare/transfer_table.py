@@ -71,7 +71,8 @@ def load_reference(path: Path, suite, configs: int | None) -> Reference:
         raise UsageError(f"--table {path}: no such file")
     hpath = header_path(Path(path))
     if hpath.exists():
-        kind = read_json(hpath).get("kind") if isinstance(read_json(hpath), dict) else None
+        stored = read_json(hpath)
+        kind = stored.get("kind") if isinstance(stored, dict) else None
         if kind != KIND:
             raise UsageError(f"--table {path} is not a learning-curve table (its header "
                              f"{hpath.name} is of kind {kind!r}); build one with `mobench "
