@@ -246,3 +246,19 @@ def test_report_warns_when_documents_of_one_hardware_id_disagree(tmp_path):
     hw = profile["provenance"]["hardware_id"]
     assert f"{hw}, mnist-mlp" in part and "1.6x apart, beyond their noise" in part
     assert "cpu-a:" in part and "1.5x as long" in part
+
+
+def test_hardware_are_compared_on_the_configs_they_share(tmp_path):
+    """b also ran config 8 (0.948, 0.3 s), which a never tried: like for like, it is left out
+    and the answer is config 0's; with fewer than 5 shared configs each keeps its own."""
+    a = write_table(tmp_path / "a.csv", "cpu-a", configs=range(6))
+    b = write_table(tmp_path / "b.csv", "cpu-b", time_scale=2.0, configs=range(6))
+    extra = write_table(tmp_path / "b8.csv", "cpu-b", time_scale=0.01, configs=[8])
+    c = compare(*points_of(a, b, extra))
+    assert c.scope.startswith("like for like: the 6 configs") and "1 points" in c.scope
+    one = answers(c)[("train_time", 0.01)]
+    assert one.best["cpu-b"][1] == json.dumps({"units": 32}) and one.winner == "cpu-a"
+    few = compare(*points_of(write_table(tmp_path / "a4.csv", "cpu-a", configs=range(4)), b,
+                             extra))
+    assert few.scope.startswith("each hardware on its own configs: 4 are on every hardware")
+    assert answers(few)[("train_time", 0.01)].best["cpu-b"][1] == json.dumps({"units": 288})

@@ -273,6 +273,7 @@ class Comparison:
     configs: pd.DataFrame
     pooling: Pooling
     reachable: float | None
+    scope: str = ""  # which configs the fronts and answers compare
     answers: list[Answer] = field(default_factory=list)
 
     @property
@@ -311,10 +312,11 @@ def compare(workload: Workload, points: pd.DataFrame,
     if decision.pooled:  # a config's quality: the median of its first runs everywhere
         shared = _first_runs(points).groupby("config")["quality"].median()
         configs["quality"] = configs["config"].map(shared).fillna(configs["quality"])
+    configs, scope = like_for_like(configs)
     qualities = configs["quality"].dropna()
     reachable = None if qualities.empty else float(qualities.max() if maximize
                                                    else qualities.min())
-    result = Comparison(workload, maximize, configs, decision, reachable)
+    result = Comparison(workload, maximize, configs, decision, reachable, scope)
     if reachable is None:
         return result
     for cost in result.costs():
@@ -323,6 +325,22 @@ def compare(workload: Workload, points: pd.DataFrame,
                                           target_value(reachable, fraction, maximize),
                                           maximize))
     return result
+
+
+def like_for_like(configs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The configs every hardware has, when at least MIN_SHARED are (a machine is not
+    credited with configs only it tried); else every hardware's own. Said in a line."""
+    hardware = configs["hardware_id"].nunique()
+    keyed = configs[configs["config"].notna()]
+    everywhere = keyed.groupby("config")["hardware_id"].nunique()
+    shared = set(everywhere[everywhere == hardware].index)
+    if len(shared) >= MIN_SHARED:
+        left = len(configs) - len(keyed[keyed["config"].isin(shared)])
+        return (keyed[keyed["config"].isin(shared)].reset_index(drop=True),
+                f"like for like: the {len(shared)} configs measured (or predicted) on every "
+                f"hardware" + (f"; {left} points of one hardware only left out" if left else ""))
+    return configs, (f"each hardware on its own configs: {len(shared)} are on every hardware, "
+                     f"too few to compare like for like (needs {MIN_SHARED})")
 
 
 def _answer(configs: pd.DataFrame, cost: str, fraction: float, target: float,

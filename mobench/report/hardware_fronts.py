@@ -29,9 +29,11 @@ def hardware_fronts(results: Results) -> Section | None:
     if not comparisons:
         return None
     blocks: list = [Text(
-        "Per workload (a suite, its data and epochs) measured on more than one hardware id. "
-        "Each config's quality and costs are the medians over its runs there (measured runs "
-        "preferred to a transferred table's predicted ones). Reachable quality is the best "
+        "Per workload (a suite, its data and epochs) measured on more than one hardware id, "
+        "on the configs every hardware has when there are enough of them. A config's costs "
+        "are the medians over its runs there, its quality that hardware's first-seed run "
+        "(measured runs preferred to a transferred table's predicted ones). Reachable "
+        "quality is the best "
         "per-config quality measured on any hardware; a target is that best less 1%, 5% or "
         "10% of it (fcd: plus). Per target and cost the table names the hardware whose "
         "cheapest config reaching the target costs least, and the next hardware's cost "
@@ -59,13 +61,14 @@ def comparison_blocks(c) -> list:
              + ", ".join(f"best {f:.0%}: {'≥' if c.maximize else '≤'} "
                          f"{target_value(c.reachable, f, c.maximize):.4g}" for f in TARGETS)
              + "."),
-        Text(c.pooling.why + ".")]
+        Text(f"Compared {c.scope}; {c.pooling.why}.")]
     costs = c.costs()
     if costs:
         out.append(Figure(front_overlay(c, costs), f"{c.workload}: fronts per hardware",
-                          "Per hardware its configs (small) and its front of quality "
-                          "against each cost (large, joined); dotted: the targets. Log cost "
-                          "axes."))
+                          "Per hardware its configs (small; hollow where the cost is a "
+                          "transfer's prediction) and its front of quality against each cost "
+                          "(large, joined); dotted: the targets. Log cost axes."))
+    varying = varying_names(c.configs["config"].dropna().unique())
     rows = []
     for a in c.answers:
         cells = []
@@ -82,7 +85,7 @@ def comparison_blocks(c) -> list:
         rows.append([f"best {a.fraction:.0%} ({'≥' if c.maximize else '≤'} {a.target:.4g})",
                      COST_TITLES[a.cost], *cells, lowest,
                      f"{a.ratio:.3g}x" if a.ratio is not None else MISSING,
-                     short_config(winner_config)])
+                     short_config(winner_config, varying)])
     if rows:
         out.append(Table(["target", "cost", *c.hardware, "lowest", "next / lowest",
                           "lowest's config"], rows,
@@ -91,12 +94,22 @@ def comparison_blocks(c) -> list:
     return out
 
 
-def short_config(key: str | None) -> str:
+def short_config(key: str | None, varying: set[str] | None = None) -> str:
+    """`name=value, ...` of the hyperparameters that vary between the compared configs."""
     if not key:
         return MISSING
     values = json.loads(key)
     return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in values.items())
+                     for k, v in values.items() if varying is None or k in varying)
+
+
+def varying_names(keys) -> set[str]:
+    """Hyperparameters with more than one value among the configs `keys` (JSON texts)."""
+    seen: dict[str, set[str]] = {}
+    for key in keys:
+        for name, value in json.loads(key).items():
+            seen.setdefault(name, set()).add(json.dumps(value))
+    return {name for name, values in seen.items() if len(values) > 1}
 
 
 def front_overlay(c, costs: list[str]) -> bytes:
@@ -113,8 +126,12 @@ def front_overlay(c, costs: list[str]) -> bytes:
         for k, hw in enumerate(c.hardware):
             style = plots.strategy_style(k)
             mine = c.configs[c.configs["hardware_id"] == hw].dropna(subset=["quality", cost])
-            ax.scatter(mine[cost] / scale, mine["quality"] / q_scale, s=12, alpha=0.3,
-                       color=style["color"], marker=style["marker"])
+            guessed = mine["predicted"].astype(bool)
+            ax.scatter(mine.loc[~guessed, cost] / scale, mine.loc[~guessed, "quality"] / q_scale,
+                       s=12, alpha=0.3, color=style["color"], marker=style["marker"])
+            ax.scatter(mine.loc[guessed, cost] / scale, mine.loc[guessed, "quality"] / q_scale,
+                       s=14, alpha=0.5, facecolors="none", edgecolors=style["color"],
+                       marker=style["marker"])
             front = c.front(hw, cost)
             ax.step(front[cost] / scale, front["quality"] / q_scale,
                     where="post" if c.maximize else "pre", color=style["color"],
