@@ -138,7 +138,8 @@ def per_target(ref_path: Path, *tables: Path) -> list[dict]:
     each of `tables` (this machine's)."""
     import pandas as pd
 
-    from mobench.compare.hardware_fronts import answer_text, compare, table_points
+    from mobench.compare.hardware_fronts import answer_text, compare
+    from mobench.compare.hardware_points import table_points
 
     workload, ref_points = table_points(ref_path, json.loads(
         ref_path.with_suffix(".json").read_text()))

@@ -15,11 +15,9 @@ import pytest
 
 from mobench.compare.appendcsv import Appender, Rows
 from mobench.compare.curves_table import cell, csv_fields
-from mobench.compare.hardware_fronts import (
-    compare,
-    disagreements,
+from mobench.compare.hardware_fronts import compare, disagreements, side_by_side
+from mobench.compare.hardware_points import (
     gather,
-    side_by_side,
     surrogate_points,
     table_points,
     tuning_points,

@@ -21,7 +21,8 @@ COST_TITLES = {"train_time": "training time", "latency": "inference latency (bat
 
 
 def hardware_fronts(results: Results) -> Section | None:
-    from mobench.compare.hardware_fronts import gather, side_by_side
+    from mobench.compare.hardware_fronts import side_by_side
+    from mobench.compare.hardware_points import gather
 
     skipped: list[tuple[str, str]] = []
     comparisons = side_by_side(gather(results.documents,
@@ -114,7 +115,8 @@ def varying_names(keys) -> set[str]:
 
 def front_overlay(c, costs: list[str]) -> bytes:
     """One panel per cost: quality against cost, a colour and marker per hardware."""
-    from mobench.compare.hardware_fronts import COSTS, TARGETS, target_value
+    from mobench.compare.hardware_fronts import TARGETS, target_value
+    from mobench.compare.hardware_points import COSTS
 
     quality = c.workload.quality
     q_scale, q_unit = plots.human_unit(quality, "", c.configs["quality"].to_numpy(float))

@@ -78,7 +78,8 @@ def step_time_disagreements(frame: pd.DataFrame) -> list[str]:
 
 def table_disagreements(results: Results) -> list[str]:
     """Curves tables of one hardware id that train the same configs at other speeds."""
-    from mobench.compare.hardware_fronts import disagreements, gather
+    from mobench.compare.hardware_fronts import disagreements
+    from mobench.compare.hardware_points import gather
 
     found = gather({s: d for s, d in results.documents.items() if d.get("kind") == "curves"})
     lines: list[str] = []
