@@ -148,7 +148,8 @@ def per_target(ref_path: Path, *tables: Path) -> list[dict]:
         _, mine = table_points(table, json.loads(table.with_suffix(".json").read_text()))
         shared = ref_points[ref_points["config"].isin(set(mine["config"]))]
         c = compare(workload, pd.concat([shared, mine], ignore_index=True))
-        out.append({"table": str(table), "pooling": c.pooling.why, "reachable": c.reachable,
+        out.append({"table": str(table), "scope": c.scope, "pooling": c.pooling.why,
+                    "reachable": c.reachable,
                     "answers": [{"cost": a.cost, "target": f"best {a.fraction:.0%}",
                                  "value": a.target, "winner": a.winner, "ratio": a.ratio,
                                  "best": {h: v[0] for h, v in a.best.items()},
@@ -231,7 +232,7 @@ def main(argv=None) -> int:
         print("  hypervolume and seconds: not measured (the rebuild is not complete)")
     for block in answers:
         print(f"  per target, {moved.reference.hardware_id} against {moved.hardware_id} "
-              f"({block['table']}): {block['pooling']}")
+              f"({block['table']}), {block['scope']}; {block['pooling']}")
         for a in block["answers"]:
             print(f"    {a['target']} ({a['value']:.4g}): {a['text']}")
     print(f"wrote {work / 'transfer-targets.json'}")
