@@ -33,6 +33,7 @@ from mobench.compare.curves_table import (
     header_path,
     load_curves,
 )
+from mobench.compare.surrogate import column  # the table's column of an objective
 from mobench.compare.transfer_table import (
     COST_COLUMNS,
     ORIGIN,
@@ -48,12 +49,6 @@ from mobench.errors import FatalError, UsageError
 
 ROUNDS = 3
 BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def column(objective: str) -> str:
-    from mobench.compare.surrogate import column as surrogate_column
-
-    return surrogate_column(objective)
 
 
 def calibration_ids(ref: Reference, k: int) -> list[int]:
