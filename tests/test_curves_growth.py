@@ -125,3 +125,21 @@ def test_a_row_of_another_sampling_is_refused_before_growing(tmp_path, fake):
                        "sampled now"):
         build(out, 4)
     assert {p: p.read_bytes() for p in before} == before  # not grown, nothing written
+
+
+def test_a_table_of_this_machine_from_before_run_suffixes_resumes(tmp_path, fake, monkeypatch):
+    """A header written when ids carried no threads/pinning suffix is this machine's: a
+    pinned rerun resumes it; another machine's id is still refused."""
+    import mobench.profiling.hardware as hardware
+
+    out = tmp_path / "c.csv"
+    build(out, 2)  # hardware_id "test-machine"
+    fake.clear()
+    monkeypatch.setattr(hardware, "fingerprint", lambda **_: {
+        "hardware_id": "test-machine-t1-cpu1", "machine_id": "test-machine"})
+    build(out, 3)
+    assert fake and load_curves(out)[0]["hardware_id"] == "test-machine"
+    monkeypatch.setattr(hardware, "fingerprint", lambda **_: {
+        "hardware_id": "other-machine-t1", "machine_id": "other-machine"})
+    with pytest.raises(UsageError, match="hardware_id: 'test-machine' there"):
+        build(out, 4)

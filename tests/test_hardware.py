@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import mobench
-from mobench.profiling.hardware import fingerprint, format_fingerprint, hardware_id
+from mobench.profiling.hardware import fingerprint, format_fingerprint, hardware_id, machine_id
 
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -61,6 +61,8 @@ def test_hardware_id_is_short_stable_and_clean() -> None:
         cpu_fp(long_name, 128),
         {"gpus": [{"name": long_name}, {"name": long_name + " B"}, {"name": "x"}]},
         {"gpus": [{"name": "NVIDIA H100 80GB HBM3"}] * 8},
+        {"gpus": [{"name": long_name}, {"name": "x"}], "threads": {"intra_op": 12},
+         "affinity": [0, 1], "cpu_count_logical": 64},
         {},
     ]
     for fp in fps:
@@ -119,3 +121,40 @@ def test_import_does_not_import_tensorflow() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("threads", "affinity", "expected"),
+    [
+        (None, None, "cpu-intel-xeon-2c"),  # nothing known: the id of old documents
+        ({"intra_op": 0, "inter_op": 0}, [0, 1], "cpu-intel-xeon-2c"),  # TF's default, all cores
+        ({"intra_op": 1, "inter_op": 1}, [0, 1], "cpu-intel-xeon-2c-t1"),
+        ({"intra_op": 0, "inter_op": 2}, [1], "cpu-intel-xeon-2c-cpu1"),  # inter-op alone: no
+        ({"intra_op": 2, "inter_op": 2}, [1], "cpu-intel-xeon-2c-t2-cpu1"),
+    ],
+)
+def test_hardware_id_names_threads_and_pinning_when_set(threads, affinity, expected) -> None:
+    fp = cpu_fp("Intel(R) Xeon(R) Processor", 2) | {"affinity": affinity}
+    if threads is not None:
+        fp["threads"] = threads
+    assert hardware_id(fp) == expected
+    assert machine_id(fp) == "cpu-intel-xeon-2c"
+
+
+def test_pinned_suffix_counts_cores_and_keeps_the_id_short() -> None:
+    fp = cpu_fp("Some (R) Very Long Vendor Name With Many Words Model 12345 Extreme", 64)
+    fp |= {"affinity": list(range(8)), "threads": {"intra_op": 16, "inter_op": 2}}
+    hid = hardware_id(fp)
+    assert hid.endswith("-64c-t16-cpu8")  # the model name is shortened, not the counts
+    assert ID_RE.match(hid) and len(hid) <= 60
+
+
+def test_fingerprint_records_affinity_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {2}, raising=False)
+    fp = fingerprint(tensorflow=False)
+    assert fp["affinity"] == [2] and fp["hardware_id"] == fp["machine_id"] + "-cpu1"
+    assert "may run on cores: 2" in format_fingerprint(fp)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    fp = fingerprint(tensorflow=False)
+    assert fp["hardware_id"] == fp["machine_id"]  # unpinned: the id stays what it was

@@ -64,6 +64,8 @@ def verb_runner(verb: str) -> Callable[[argparse.Namespace], int]:
         from mobench.cli import comparing as module
     elif verb == "report":
         from mobench.cli import report as module
+    elif verb == "transfer":
+        from mobench.cli import transferring as module
     else:
         from mobench.cli import commands as module
     return getattr(module, f"run_{verb}")

@@ -176,20 +176,12 @@ def run_suites(args: argparse.Namespace) -> int:
 
 def set_threads(threads: int | None) -> dict[str, object]:
     """Restrict TensorFlow's intra- and inter-op pools (before any op runs); report them."""
-    import os
+    from mobench.profiling.hardware import set_threads as set_pools
 
-    import tensorflow as tf
-
-    if threads is not None:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError as exc:
-            raise UsageError(f"--threads: {exc}") from None
-    env = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    return {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
-            "cpu_count": os.cpu_count(), **{k: os.environ.get(k) for k in env}}
+    try:
+        return set_pools(threads, threads)
+    except UsageError as exc:
+        raise UsageError(f"--threads: {str(exc).removeprefix('TensorFlow threads: ')}") from None
 
 
 def run_curves(args: argparse.Namespace) -> int:

@@ -342,6 +342,32 @@ def build_parser() -> argparse.ArgumentParser:
                     "the table's name without -curves: where compare --problem surrogate "
                     "looks)")
 
+    tr = verbs.add_parser("transfer", help="carry a curves table of another machine to this one",
+                          description="Measure K configs of a curves table measured elsewhere "
+                          "on this machine (spanning its training seconds), fit a calibration "
+                          "of its costs to this machine's, predict every config's costs here, "
+                          "re-measure the predicted front, and write a curves table for this "
+                          "machine with each row's origin (measured or predicted); resumable.")
+    tr.add_argument("suite", help="suite name")
+    tr.add_argument("--suites-dir", action="append", default=[], metavar="DIR",
+                    help="extra folder of suite TOML files (repeatable)")
+    tr.add_argument("--table", type=Path, metavar="PATH",
+                    help="the reference curves table (default results/tables/SUITE-digits-"
+                    "curves.csv)")
+    tr.add_argument("--calibrate", type=checked_number(int, lambda v: True, "an integer"),
+                    default=10, metavar="K", help="configs measured here to fit the "
+                    "calibration, 2 up to the table's configs (default 10)")
+    tr.add_argument("--objectives", type=csv_list, metavar="A,B,...",
+                    help="the front to re-measure and compare (default: the suite's)")
+    tr.add_argument("--configs", type=bounded(positive_int, 1_000_000), metavar="N",
+                    help="use the reference's first N configs only (default: all)")
+    tr.add_argument("--rounds", type=bounded(positive_int, 100), default=3, metavar="R",
+                    help="front re-measurements at most: after each, the front is recomputed "
+                    "with what was measured (default 3)")
+    tr.add_argument("--out", type=Path, metavar="PATH",
+                    help="the table for this machine (default beside the reference: "
+                    "SUITE-DATASET-<hardware id>-curves.csv)")
+
     h = verbs.add_parser("hw", help="print this machine's hardware fingerprint",
                          description="CPU, memory, versions, TF build and devices, NVIDIA GPUs"
                          " (through NVML), and the hardware_id that names result folders.")

@@ -17,6 +17,9 @@ from mobench.compare.appendcsv import Rows
 from mobench.errors import UsageError
 
 STATUSES = ("ok", "failed", "out_of_memory", "stopped")
+# where a transferred curves table's row comes from (`mobench transfer`): trained on this
+# machine, or its costs predicted by the calibration from the reference machine's
+ORIGINS = ("measured", "predicted")
 Check = Callable[[str, bool], Any]
 
 
@@ -91,6 +94,12 @@ def config(text: str, ok: bool) -> dict[str, Any]:
 def status(text: str, ok: bool) -> str:
     if text not in STATUSES:
         raise ValueError(f"{_shown(text)} is not a status ({', '.join(STATUSES)})")
+    return text
+
+
+def origin(text: str, ok: bool) -> str:
+    if text not in ORIGINS:
+        raise ValueError(f"{_shown(text)} is not an origin ({', '.join(ORIGINS)})")
     return text
 
 

@@ -34,7 +34,7 @@ NUMBERS = ("val_accuracy", "val_loss", *GAN_QUALITY, "train_time", "params", "fl
 CHECKS: dict[str, cells.Check] = {
     "config_id": cells.integer, "seed": cells.integer, "repeat": cells.integer,
     "config": cells.config, "status": cells.status, "epochs_done": cells.optional_integer,
-    **{name: cells.number for name in NUMBERS}}
+    "origin": cells.origin, **{name: cells.number for name in NUMBERS}}
 
 
 def csv_fields(gan: bool) -> list[str]:
@@ -70,6 +70,8 @@ def check_header(stored: dict[str, Any], header: dict[str, Any], path: Path) -> 
     pairs += [(f"dataset.{k}", (stored.get("dataset") or {}).get(k), header["dataset"][k])
               for k in DATASET_KEYS]
     for key, old, new in pairs:
+        if key == "hardware_id" and old == _machine_id(header):
+            continue  # written before ids carried threads and pinning: the same machine
         if old != new:
             show = "the search space" if key == "space" else f"{old!r} there, {new!r} now"
             raise UsageError(f"{path} was built with other settings ({key}: {show}); rerun "
@@ -82,6 +84,12 @@ def check_header(stored: dict[str, Any], header: dict[str, Any], path: Path) -> 
                          f"{header['n']} would leave some out (a table grows, it never "
                          f"shrinks): give --sample {old_n} or more, or pick another --out")
     return header["n"] > old_n
+
+
+def _machine_id(header: dict[str, Any]) -> str | None:
+    """This build's machine id (its hardware id without the threads and pinning suffix)."""
+    hardware = (header.get("provenance") or {}).get("hardware") or {}
+    return hardware.get("machine_id") if isinstance(hardware, dict) else None
 
 
 def distributions(space: Any, where: Path) -> dict[str, Any]:

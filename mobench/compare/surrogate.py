@@ -122,6 +122,16 @@ def table_hash(header: dict[str, Any], frame) -> str:
 
 def check_table(header: dict[str, Any], frame, suite, path) -> None:
     """The table must be of `suite` at its current version and big enough to fit."""
+    check_suite(header, suite, path)
+    ok = frame[frame["status"] == "ok"] if len(frame) else frame
+    n = ok["config_id"].nunique() if len(ok) else 0
+    if n < MIN_CONFIGS:
+        raise UsageError(f"{path} holds {n} ok configs; a surrogate needs at least "
+                         f"{MIN_CONFIGS} (let the table build grow)")
+
+
+def check_suite(header: dict[str, Any], suite, path) -> None:
+    """The table must be of `suite` at its current version."""
     if header.get("suite") != suite.name:
         raise UsageError(f"{path} is a table of suite {header.get('suite')!r}, "
                          f"not {suite.name!r}")
@@ -129,11 +139,6 @@ def check_table(header: dict[str, Any], frame, suite, path) -> None:
         raise UsageError(f"{path} was measured with version {header.get('suite_version')!r} of "
                          f"suite {suite.name!r}, which is now version {suite.version}: rebuild "
                          "it with `mobench table --sample`, or use the suite file it was built on")
-    ok = frame[frame["status"] == "ok"] if len(frame) else frame
-    n = ok["config_id"].nunique() if len(ok) else 0
-    if n < MIN_CONFIGS:
-        raise UsageError(f"{path} holds {n} ok configs; a surrogate needs at least "
-                         f"{MIN_CONFIGS} (let the table build grow)")
 
 
 class Data:

@@ -14,6 +14,7 @@ from collections import Counter
 from importlib import metadata
 from typing import Any
 
+from mobench.errors import UsageError
 from mobench.profiling.nvml import gpu_inventory
 
 #: installed versions recorded in every fingerprint (read from metadata, nothing imported):
@@ -55,21 +56,42 @@ def _with_suffix(model: str, suffix: str, limit: int = MAX_ID_LEN) -> str:
     return model[: limit - len(suffix)].rstrip("-") + suffix
 
 
+def run_suffix(fp: dict[str, Any]) -> str:
+    """What a run set that changes its costs: `-t<N>` when TensorFlow's intra-op threads were
+    set (`threads.intra_op` > 0), `-cpu<M>` when the process may run on M of the machine's
+    logical cores only (`affinity`, e.g. under `taskset`); "" for a default, unpinned run."""
+    threads = fp.get("threads") if isinstance(fp.get("threads"), dict) else {}
+    intra = threads.get("intra_op")
+    suffix = f"-t{intra}" if isinstance(intra, int) and intra > 0 else ""
+    cores, allowed = fp.get("cpu_count_logical"), fp.get("affinity")
+    if isinstance(allowed, list) and isinstance(cores, int) and 0 < len(allowed) < cores:
+        suffix += f"-cpu{len(allowed)}"
+    return suffix
+
+
+def machine_id(fp: dict[str, Any], tail: str = "") -> str:
+    """The machine's part of the hardware id (GPUs, or the CPU model and its logical cores),
+    shortened to leave room for `tail` within MAX_ID_LEN, then `tail`."""
+    gpus = fp.get("gpus") or []
+    if gpus:
+        counts = Counter(slug(str(g.get("name", "unknown-gpu"))) for g in gpus)
+        limit = (MAX_ID_LEN - len(tail) + 1) // len(counts) - 1  # room for the '-' between
+        return "-".join(_with_suffix(name, f"x{n}", limit) for name, n in counts.items()) + tail
+    cores = fp.get("cpu_count_logical")
+    suffix = f"-{cores}c" if cores else ""
+    return _with_suffix("cpu-" + slug(str(fp.get("cpu_model") or "")), suffix + tail)
+
+
 def hardware_id(fp: dict[str, Any]) -> str:
     """Stable short id for result folders, only [a-z0-9-], at most 60 characters.
 
     With GPUs: `<gpu-slug>x<count>` per distinct model, joined by '-' (e.g. "h100-80gb-hbm3x1",
     the "NVIDIA" prefix dropped). Without: `cpu-<cpu-slug>-<logical cores>c`
-    (e.g. "cpu-intel-xeon-platinum-8481c-2c").
+    (e.g. "cpu-intel-xeon-platinum-8481c-2c"). Then `run_suffix`: a run with one TensorFlow
+    thread pinned to one of two cores is "cpu-intel-xeon-2c-t1-cpu1"; a default run has none,
+    so ids from before threads and pinning were recorded stay valid.
     """
-    gpus = fp.get("gpus") or []
-    if gpus:
-        counts = Counter(slug(str(g.get("name", "unknown-gpu"))) for g in gpus)
-        limit = (MAX_ID_LEN + 1) // len(counts) - 1  # room for the '-' between models
-        return "-".join(_with_suffix(name, f"x{n}", limit) for name, n in counts.items())
-    cores = fp.get("cpu_count_logical")
-    suffix = f"-{cores}c" if cores else ""
-    return _with_suffix("cpu-" + slug(str(fp.get("cpu_model") or "")), suffix)
+    return machine_id(fp, run_suffix(fp))
 
 
 def _cpu_model() -> str:
@@ -114,6 +136,48 @@ def _physical_cores() -> int | None:
         return None
 
 
+def _affinity() -> list[int] | None:
+    """The logical cores this process may run on (Linux); None where the OS does not say."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+
+
+def _threads() -> dict[str, int] | None:
+    """TensorFlow's intra- and inter-op pool sizes (0: TensorFlow's default) when TensorFlow
+    is already imported; None otherwise (reading them must not import it)."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        return None
+    try:
+        return {"intra_op": int(tf.config.threading.get_intra_op_parallelism_threads()),
+                "inter_op": int(tf.config.threading.get_inter_op_parallelism_threads())}
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def set_threads(intra_op: int | None, inter_op: int | None) -> dict[str, Any]:
+    """Size TensorFlow's intra- and inter-op pools (None: leave it; before any op runs, or to
+    the size it already has) and report them with the BLAS thread variables."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    for wanted, get, put in ((intra_op, threading.get_intra_op_parallelism_threads,
+                              threading.set_intra_op_parallelism_threads),
+                             (inter_op, threading.get_inter_op_parallelism_threads,
+                              threading.set_inter_op_parallelism_threads)):
+        if wanted is not None and get() != wanted:
+            try:
+                put(wanted)
+            except RuntimeError as exc:
+                raise UsageError(f"TensorFlow threads: {exc}") from None
+    env = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return {"intra_op": threading.get_intra_op_parallelism_threads(),
+            "inter_op": threading.get_inter_op_parallelism_threads(),
+            "cpu_count": os.cpu_count(), **{k: os.environ.get(k) for k in env}}
+
+
 def _versions() -> dict[str, str]:
     """Installed versions, read from metadata without importing the packages."""
     found = {}
@@ -142,15 +206,17 @@ def _tensorflow_info() -> dict[str, Any]:
 def fingerprint(tensorflow: bool = True) -> dict[str, Any]:
     """JSON-able description of this machine; absent keys mean "could not be determined".
 
-    Keys: cpu_model, cpu_count_logical, cpu_count_physical, memory_total_bytes, os, machine,
-    python, versions {tensorflow, keras, keras_tuner, numpy, scipy, scikit_learn, optuna,
-    moocore, pandas} (those installed), tf_build, tf_devices, env, gpus,
-    gpu_unavailable_reason (only without GPUs), hardware_id. `tensorflow=False` skips the
-    TensorFlow import (tf_build, tf_devices).
+    Keys: cpu_model, cpu_count_logical, cpu_count_physical, affinity (the cores this process
+    may run on), memory_total_bytes, os, machine, python, versions {tensorflow, keras,
+    keras_tuner, numpy, scipy, scikit_learn, optuna, moocore, pandas} (those installed),
+    tf_build, tf_devices, threads {intra_op, inter_op} (when TensorFlow is imported), env,
+    gpus, gpu_unavailable_reason (only without GPUs), machine_id, hardware_id.
+    `tensorflow=False` skips the TensorFlow import (tf_build, tf_devices).
     """
     fp: dict[str, Any] = {
         "cpu_model": _cpu_model(),
         "cpu_count_logical": os.cpu_count(),
+        "affinity": _affinity(),
         "cpu_count_physical": _physical_cores(),
         "memory_total_bytes": _memory_total(),
         "os": platform.platform(),
@@ -161,17 +227,32 @@ def fingerprint(tensorflow: bool = True) -> dict[str, Any]:
     fp = {k: v for k, v in fp.items() if v is not None}
     if tensorflow:
         fp.update(_tensorflow_info())
+    threads = _threads()
+    if threads is not None:
+        fp["threads"] = threads
     fp["env"] = {k: os.environ[k] for k in ENV_VARS if k in os.environ}
     gpus, reason = gpu_inventory()
     fp["gpus"] = gpus
     if not gpus:
         fp["gpu_unavailable_reason"] = reason or "NVML reports no GPU"
+    fp["machine_id"] = machine_id(fp)
     fp["hardware_id"] = hardware_id(fp)
     return fp
 
 
 def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB"
+
+
+def _cores(cores: list[int]) -> str:
+    """0-3,6 for [0, 1, 2, 3, 6]."""
+    spans: list[list[int]] = []
+    for c in cores:
+        if spans and c == spans[-1][1] + 1:
+            spans[-1][1] = c
+        else:
+            spans.append([c, c])
+    return ",".join(f"{a}-{b}" if b > a else str(a) for a, b in spans)
 
 
 def _gpu_line(g: dict[str, Any]) -> str:
@@ -199,6 +280,11 @@ def format_fingerprint(fp: dict[str, Any]) -> str:
     ]
     cpu = fp.get("cpu_model", "unknown")
     lines.append(f"CPU: {cpu}" + (f" ({', '.join(cores)} cores)" if cores else ""))
+    if isinstance(fp.get("affinity"), list):
+        lines.append(f"may run on cores: {_cores(fp['affinity'])}")
+    if isinstance(fp.get("threads"), dict):
+        lines.append("TensorFlow threads: " + ", ".join(
+            f"{k} {v or 'default'}" for k, v in fp["threads"].items()))
     if "memory_total_bytes" in fp:
         lines.append(f"memory: {_gib(fp['memory_total_bytes'])}")
     for key in ("os", "machine", "python"):

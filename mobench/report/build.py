@@ -22,6 +22,8 @@ def section_builders() -> list[tuple[Callable[[Results], Section | None], bool]]
     your runs only; a builder returns None when it has nothing."""
     from mobench.report.comparison import comparison
     from mobench.report.hardware import hardware
+    from mobench.report.hardware_fronts import hardware_fronts
+    from mobench.report.hardware_noise import hardware_noise
     from mobench.report.pareto import pareto
     from mobench.report.reference import reference
     from mobench.report.sections import evaluations, problems_section, profiles, provenance
@@ -30,8 +32,8 @@ def section_builders() -> list[tuple[Callable[[Results], Section | None], bool]]
     # the answers first, then the evidence from your runs, the reference data folded after
     # them, where each number came from last
     return [(summary, True), (problems_section, True), (pareto, False), (comparison, False),
-            (hardware, False), (profiles, False), (evaluations, False), (reference, True),
-            (provenance, True)]
+            (hardware_fronts, True), (hardware_noise, True), (hardware, False),
+            (profiles, False), (evaluations, False), (reference, True), (provenance, True)]
 
 
 def build_sections(results: Results, on_section: Callable[[], None] | None = None

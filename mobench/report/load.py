@@ -286,6 +286,8 @@ ROW_BUILDERS: dict[str, Builder] = {
     "surrogate": _no_rows,  # a fitted surrogate's fidelity and fronts (compare/surrogate.py)
     # early stopping's targets, side by side (benchmarks/multifidelity_targets.py)
     "multifidelity-targets": _no_rows,
+    # a front carried to another machine against a rebuild (benchmarks/transfer_targets.py)
+    "transfer-targets": _no_rows,
 }
 
 __all__ = ["COLUMNS", "MEASURES", "Problem", "ROW_BUILDERS", "Results", "collect",
