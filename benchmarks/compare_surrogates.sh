@@ -38,7 +38,7 @@ for suite in "$@"; do
     [[ ,$SETS, == *,3,* ]] && sets+=("$quality,train_time,$THIRD")
     for objectives in "${sets[@]}"; do
         echo "=== $(date -u +%FT%TZ) $suite: surrogate and reference front for $objectives"
-        "${pin[@]}" "$PY" -m mobench surrogate "$suite" --objectives "$objectives"
+        "${pin[@]}" "$PY" -m mobench surrogate "$suite" --objectives "$objectives" --model auto
         tmp=$(mktemp -d)
         echo "=== $(date -u +%FT%TZ) $suite: compare on $objectives"
         "${pin[@]}" "$PY" -m mobench compare "$suite" --problem surrogate \
