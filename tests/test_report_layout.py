@@ -171,7 +171,7 @@ def test_fronts_state_epochs_hide_inactive_hps_and_plot_stopped_trials(tmp_path)
     fronts = section(md, "Pareto fronts of your tuning runs")
     assert "1 trial(s) stopped early drawn as the epoch they reached (not front members)" \
         in fronts
-    assert "the front holds configurations trained the full 4 epochs" in fronts
+    assert "the front holds fully trained configurations only (4 epochs)" in fronts
     front_1 = fronts.split("*Pareto front: 2 member(s)")[1].split("\n\n")[1]
     assert front_1.splitlines()[0].endswith("| num_layers | units_0 | units_1 |")  # no units_2
     assert "| motpe | one | 0 | 80.0% | 2 s | 1 | 64 | - |" in front_1

@@ -217,14 +217,16 @@ def test_pareto_section_blocks(monkeypatch) -> None:
     frame = _trials()
     results = SimpleNamespace(of_kind=lambda kind: frame if kind == "tuning" else frame[:0])
     section = rp.pareto(results)
-    assert section.title == "Pareto fronts of tuning runs" and section.anchor == "pareto"
+    assert section.title == "Pareto fronts of your tuning runs" and section.anchor == "pareto"
     heading, text, runs, figure, front = section.blocks
-    assert heading.text == "Suite mnist-mlp: val_accuracy (max), train_time (min)"
-    assert text.text == "hardware ?, dataset digits; 2 run(s), 8 trials."
+    assert heading.text == ("mnist-mlp: accuracy ↑, training time ↓ on digits, epochs not "
+                            "recorded (?)")
+    assert text.text == ("2 run(s), 8 trials; the front holds fully trained configurations "
+                         "only.")
     assert runs.caption.startswith("Runs in this group;") and len(runs.rows) == 2
     assert figure.caption == ("Objective pairs; front members (3) large with a black edge; "
                               "1 infeasible trial(s) with measured values as grey crosses; "
-                              "1 trial(s) without measured values not plotted.")
+                              "1 trial(s) without measured values (failed) not plotted.")
     assert calls == [("pairs", 7)]  # two objectives: no parallel coordinates
     assert len(front.rows) == 3
     three = (*SPEC, ("params", "minimize", ""))

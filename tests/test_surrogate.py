@@ -364,7 +364,9 @@ def test_multi_fidelity_strategies_on_a_surrogate_at_equal_training_seconds(tabl
     assert "a surrogate of" in page and "at most 400 training seconds each" in page
     rung_header = next(line for line in page.splitlines() if "reached epoch 1" in line)
     assert "reached epoch 3" in rung_header and f"trained to epoch {EPOCHS}" in rung_header
-    asha_row = next(line for line in page.splitlines() if line.startswith("| mo-asha |"))
+    lines = page.splitlines()
+    after = lines[lines.index(rung_header):]  # the rung table's own row, not a rank row
+    asha_row = next(line for line in after if line.startswith("| mo-asha |"))
     started, at_1, at_3, done = (float(c) for c in asha_row.strip("| ").split(" | ")[1:5])
     assert started == at_1 > at_3 >= done
 

@@ -74,10 +74,10 @@ def table_points(csv_path: Path, header: dict[str, Any]) -> tuple[Workload, pd.D
     quality = _quality_of(parsed.columns)
     if quality is None:
         raise UsageError(f"{csv_path}: no quality column ({', '.join(QUALITIES)})")
-    hardware = header.get("hardware_id")
+    hardware = hardware_name(header.get("hardware_id"))
     rows = []
     for row in cells.checked_rows(parsed, TABLE_CHECKS):
-        if row.get("status") != "ok":
+        if row.get("status") != "ok" or hardware is None:
             continue
         rows.append({"hardware_id": hardware, "source": str(csv_path),
                      "config": config_key(row["config"]), "seed": row.get("seed"),
@@ -87,6 +87,12 @@ def table_points(csv_path: Path, header: dict[str, Any]) -> tuple[Workload, pd.D
         pd.DataFrame(rows, columns=COLUMNS)
 
 
+def hardware_name(value: Any) -> str | None:
+    """A document's hardware id when it is one (a non-empty string), else None: a document
+    without one takes no part in comparisons across hardware."""
+    return value if isinstance(value, str) and value else None
+
+
 def tuning_points(doc: dict[str, Any], source: str) -> tuple[Workload, pd.DataFrame] | None:
     """The feasible complete trials of a tune run document, with the objectives measured;
     None when it measured no quality objective."""
@@ -94,7 +100,9 @@ def tuning_points(doc: dict[str, Any], source: str) -> tuple[Workload, pd.DataFr
     quality = _quality_of(names)
     if quality is None:
         return None
-    hardware = (doc.get("provenance") or {}).get("hardware_id")
+    hardware = hardware_name((doc.get("provenance") or {}).get("hardware_id"))
+    if hardware is None:
+        return None
     rows = []
     for t in doc.get("trials") or []:
         values = t.get("objectives") if isinstance(t.get("objectives"), dict) else {}
@@ -112,7 +120,9 @@ def surrogate_points(doc: dict[str, Any], source: str) -> tuple[Workload, pd.Dat
     """The stored reference fronts of a surrogate document (predictions), on the hardware
     that measured its table."""
     table = doc.get("table") if isinstance(doc.get("table"), dict) else {}
-    measured_on = (table.get("header_provenance") or {}).get("hardware_id")
+    measured_on = hardware_name((table.get("header_provenance") or {}).get("hardware_id"))
+    if measured_on is None:
+        return None
     rows, quality = [], None
     for front in (doc.get("fronts") or {}).values():
         names = list(front.get("objectives") or []) if isinstance(front, dict) else []

@@ -42,7 +42,7 @@ def run_strategy(problem, strategy: str, seed: int, budget: int,
         from mobench.compare.multifidelity import run_multi_fidelity
 
         return run_multi_fidelity(problem, strategy, seed, budget, objectives, budget_seconds,
-                                  on_trial)
+                                  on_trial=on_trial)
 
     from mobench.strategies import make_sampler
 

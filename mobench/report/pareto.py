@@ -82,7 +82,9 @@ def group_blocks(trials: pd.DataFrame, suite: str, spec, hw: str, dataset: str,
     trials = with_front(trials, spec)
     out: list = [Heading(tuning_title(suite, spec, dataset, epochs, hw)),
                  Text(f"{trials['source'].nunique()} run(s), {len(trials)} trials; the front "
-                      f"holds configurations trained the full {epochs_phrase(epochs)}.")]
+                      "holds fully trained configurations only"
+                      + (f" ({epochs_phrase(epochs)})." if epochs_phrase(epochs)[0].isdigit()
+                         else "."))]
     out.append(runs_table(trials))
     measured = trials[cols].notna()
     complete = measured.all(axis=1)
