@@ -10,13 +10,16 @@ random proposer (`mobench.testing.broken_rules`), and `random` again at C second
 under the found rule (only fully trained, feasible configs count: `compare.protocol.found`),
 final hypervolume normalised by the surrogate's reference front, as `compare` does.
 
-Printed per suite: the median final hypervolume of each, and the one-sided Mann-Whitney p
+Printed per suite: the median final hypervolume of each, the one-sided Mann-Whitney p
 that the real rule's is larger than each other's, raw and Holm-adjusted over every test of
-the run (all suites). A comparison that cannot put the real rule above both broken ones is
-measuring the wrong thing.
+the run (all suites), and the Vargha-Delaney A12 of the real rule over each other with its
+95% interval (`mobench.compare.statistics`). A comparison that cannot put the real rule
+above both broken ones is measuring the wrong thing.
 
 Run: python benchmarks/broken_rules.py [--suites mnist-mlp,mnist-cnn,mnist-rnn,mnist-gan]
      [--seeds 20] [--objectives val_accuracy,train_time] [--json PATH]
+     python benchmarks/broken_rules.py --reprint PATH [PATH ...]  (the table of earlier runs'
+     --json files, Holm over all of them together)
      (each suite's surrogate document must exist: `python -m mobench surrogate SUITE`)
 """
 
@@ -76,18 +79,52 @@ def measure(suite_name: str, objective_names: str, seeds: int) -> dict:
             "p_real_greater": tests, "hypervolume": hv}
 
 
+def print_table(results: list[dict]) -> dict[str, float]:
+    """The table of `results`, Holm over every test in them; the adjusted p per claim."""
+    from mobench.compare.statistics import a12, a12_interval, holm
+
+    claims = [(r["suite"], other, p) for r in results for other, p in r["p_real_greater"].items()]
+    adjusted = dict(zip([(s, o) for s, o, _ in claims], holm([p for _, _, p in claims]),
+                        strict=True))
+    print("| suite | C (s) | strategy | median HV | median fully trained | p (real > it) | "
+          "p_holm | A12 (real over it) [95% CI] |")
+    print("|" + " --- |" * 8)
+    for r in results:
+        real = r["hypervolume"]["mo-asha"]
+        for name, median in r["median_hv"].items():
+            p = r["p_real_greater"].get(name)
+            if p is None:
+                cells = ("-", "-", "-")
+            else:
+                other = r["hypervolume"][name]
+                low, high = a12_interval(real, other)
+                cells = (f"{p:.2g}", f"{adjusted[r['suite'], name]:.2g}",
+                         f"{a12(real, other):.2f} [{low:.2f}, {high:.2f}]")
+            print(f"| {r['suite']} | {r['seconds']:.0f} | {name} | {median:.3f} | "
+                  f"{r['median_fully_trained'][name]:g} | " + " | ".join(cells) + " |")
+    return {f"{s} {o}": q for (s, o), q in adjusted.items()}
+
+
 def main() -> int:
     from multifidelity_targets import add_suite_options
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_suite_options(parser)
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--reprint", type=Path, nargs="+", metavar="JSON",
+                        help="print the table of earlier runs' --json files instead of running")
     args = parser.parse_args()
+    if args.reprint:
+        try:
+            results = [r for path in args.reprint for r in json.loads(path.read_text())["results"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            parser.error(f"--reprint: not a --json file of this script ({exc})")
+        print_table(results)
+        return 0
     if args.seeds < 2:
         parser.error("--seeds must be at least 2 (a test needs two samples per side)")
     if args.json and not args.json.parent.is_dir():
         parser.error(f"--json {args.json}: no folder {args.json.parent}")
-    from mobench.compare.indicators import holm
     from mobench.console import quiet_tensorflow
     from mobench.suites import get_suite
 
@@ -96,22 +133,10 @@ def main() -> int:
     for suite_name in args.suites.split(","):
         objectives = args.objectives or ",".join(get_suite(suite_name).objectives)
         results.append(measure(suite_name, objectives, args.seeds))
-    claims = [(r["suite"], other, p) for r in results for other, p in r["p_real_greater"].items()]
-    adjusted = dict(zip([(s, o) for s, o, _ in claims], holm([p for _, _, p in claims]),
-                        strict=True))
-    print("| suite | C (s) | strategy | median HV | median fully trained | p (real > it) | "
-          "p_holm |")
-    print("|" + " --- |" * 7)
-    for r in results:
-        for name, median in r["median_hv"].items():
-            p = r["p_real_greater"].get(name)
-            cells = ("-", "-") if p is None else (f"{p:.2g}", f"{adjusted[r['suite'], name]:.2g}")
-            print(f"| {r['suite']} | {r['seconds']:.0f} | {name} | {median:.3f} | "
-                  f"{r['median_fully_trained'][name]:g} | {cells[0]} | {cells[1]} |")
+    adjusted = print_table(results)
     if args.json:
         args.json.write_text(json.dumps({"kind": "broken-rules", "results": results,
-                                         "p_holm": {f"{s} {o}": q for (s, o), q in
-                                                    adjusted.items()}}, indent=1) + "\n")
+                                         "p_holm": adjusted}, indent=1) + "\n")
     return 0
 
 

@@ -16,9 +16,13 @@ Targets (issue: multi-objective early stopping): `mo-asha` reaches H within C/3 
 (C/3 and C) on at least 3. The document per suite goes to
 results/reference/comparisons/multifidelity-SUITE-OBJ1+OBJ2.json.
 
+Then the tests at equal seconds (C and C/3): each strategy against random cut at the same
+seconds, and mo-asha against st-moasha, with p_holm (over every test printed) and A12.
+
 Run: python benchmarks/multifidelity_targets.py [--suites mnist-mlp,...] [--seeds 20]
-     [--objectives val_accuracy,train_time]  (each suite's surrogate document must exist:
-     `python -m mobench surrogate SUITE`)
+     [--objectives val_accuracy,train_time]
+     (each suite's surrogate document must exist: `python -m mobench surrogate SUITE`)
+     python benchmarks/multifidelity_targets.py --reprint DOC [DOC ...]  (the tests only)
 """
 
 from __future__ import annotations
@@ -132,12 +136,58 @@ def add_suite_options(parser: argparse.ArgumentParser) -> None:
                         help="objective set (default: the suite's two objectives)")
 
 
+def tests_at_equal_seconds(docs: list[dict]) -> list[dict]:
+    """Per suite, at C and at C/3 training seconds: each early-stopping strategy against
+    full-fidelity random (cut at the same seconds), and mo-asha against st-moasha; two-sided
+    Mann-Whitney over seeds with A12 and its interval (`mobench.compare.statistics`), Holm
+    over every test of all the documents together."""
+    from mobench.compare.statistics import compare_samples, holm
+
+    claims = []
+    for doc in docs:
+        c = doc["random"]["median_training_seconds"]
+        by = {}
+        for run in doc["runs"]:
+            by.setdefault(run["strategy"], []).append(run)
+        pairs = [(name, "random") for name in STRATEGIES] + [("mo-asha", "st-moasha")]
+        for label, seconds in (("C", c), ("C/3", c / 3)):
+            for a, b in pairs:
+                result = compare_samples([hv_at(r, seconds) for r in by[a]],
+                                         [hv_at(r, seconds) for r in by[b]])
+                claims.append({"suite": doc["suite"], "at": label, "a": a, "b": b, **result})
+    for claim, adjusted in zip(claims, holm([c["p"] for c in claims]), strict=True):
+        claim["p_holm"] = adjusted
+    return claims
+
+
+def print_tests(claims: list[dict]) -> None:
+    print("| suite | at | pair | p | p_holm | A12 (first over second) [95% CI] | verdict |")
+    print("|" + " --- |" * 7)
+    for c in claims:
+        verdict = "no difference"
+        if c["p_holm"] < 0.05 and c["better"]:
+            verdict = f"{c[c['better']]} better"
+        low, high = c["a12_ci"]
+        print(f"| {c['suite']} | {c['at']} | {c['a']} vs {c['b']} | {c['p']:.2g} | "
+              f"{c['p_holm']:.2g} | {c['a12']:.2f} [{low:.2f}, {high:.2f}] | {verdict} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_suite_options(parser)
     parser.add_argument("--out", type=Path,
                         default=Path("results") / "reference" / "comparisons")
+    parser.add_argument("--reprint", type=Path, nargs="+", metavar="DOC",
+                        help="only the tests at equal seconds of documents this script wrote")
     args = parser.parse_args()
+    if args.reprint:
+        try:
+            docs = [json.loads(path.read_text()) for path in args.reprint]
+            claims = tests_at_equal_seconds(docs)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            parser.error(f"--reprint: not a document of this script ({exc})")
+        print_tests(claims)
+        return 0
     from mobench.console import quiet_tensorflow
     from mobench.suites import get_suite
 
@@ -145,10 +195,11 @@ def main() -> int:
     print("| suite | strategy | HV at C/3 / H | HV at C / H | seconds to H / C | configs "
           "started | fully trained | C (s) | H |")
     print("|" + " --- |" * 9)
-    reached, beats = set(), {}
+    reached, beats, docs = set(), {}, []
     for suite_name in args.suites.split(","):
         objectives = args.objectives or ",".join(get_suite(suite_name).objectives)
         doc = measure(suite_name, objectives, args.seeds)
+        docs.append(doc)
         args.out.mkdir(parents=True, exist_ok=True)
         name = f"multifidelity-{suite_name}-{objectives.replace(',', '+')}.json"
         (args.out / name).write_text(json.dumps(doc, indent=1) + "\n")
@@ -163,6 +214,8 @@ def main() -> int:
             reached.add(suite_name)
         beats[suite_name] = (ours["hv_at_third"] >= anchor["hv_at_third"]
                              and ours["hv_at_full"] >= anchor["hv_at_full"])
+    print()
+    print_tests(tests_at_equal_seconds(docs))
     print()
     print(f"- mo-asha reaches random's final median HV within 1/3 of its training seconds on "
           f"{len(reached)} of {len(beats)} suites ({', '.join(sorted(reached)) or 'none'}); "

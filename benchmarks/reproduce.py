@@ -46,7 +46,7 @@ def rerun(doc: dict[str, Any], seeds: int, on_line=print) -> list:
 
 def rerun_surrogate(doc: dict[str, Any], objectives, seeds: int,
                     budget_seconds: float | None, on_line) -> list:
-    from mobench.compare.curves import load_curves
+    from mobench.compare.curves_table import load_curves
     from mobench.compare.surrogate import table_hash
     from mobench.compare.surrogate_store import front_key, open_surrogate, run_all
     from mobench.suites import get_suite

@@ -273,3 +273,28 @@ def test_comparison_table_shows_holm_a12_and_the_discrimination_target(tmp_path,
     assert "random's median HV at 50 = 0.920 (outside [0.05, 0.7]" in out
     assert "- random's median HV at 50 trials in [0.05, 0.7]: 1 of 2 problems" in out
     assert "x (p_holm 0.0079, A12 1.00" in out and "x better)" in out
+
+
+def test_reproduce_reruns_a_surrogate_comparison(tmp_path, monkeypatch, capsys):
+    from test_surrogate import write_table
+
+    from mobench.compare import surrogate as sg
+
+    reproduce = load_reproduce()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sg, "FRONT_EVALUATIONS", 500)
+    table = write_table(tmp_path / "mnist-mlp-digits-curves.csv", n=30)
+    assert main(["compare", "mnist-mlp", "--problem", "surrogate", "--table", str(table),
+                 "--strategies", "random,nsga2", "--seeds", "2", "--budget", "4",
+                 "--out", "cmp"]) == 0
+    (path,) = (tmp_path / "cmp").glob("compare-*.json")
+    capsys.readouterr()
+    assert reproduce.main([str(path), "--seeds", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == ["random: 0 of 2 seeds differ (largest difference 0)",
+                         "nsga2: 0 of 2 seeds differ (largest difference 0)"]
+    with table.open("a") as f:  # the table changed since: refused, not rerun on other data
+        f.write(table.read_text().splitlines()[-1] + "\n")
+    assert reproduce.main([str(path), "--seeds", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "changed since the comparison" in err
