@@ -299,3 +299,23 @@ def test_the_cli_refuses_bad_input_in_one_line(machines, tmp_path, capsys, argv,
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert here.trained == [] and sorted(p.name for p in tmp_path.iterdir()) == [
         "ref-curves.csv", "ref-curves.json"]
+
+
+def test_the_calibration_uses_integer_sizes_as_pandas_rows_hold_them():
+    """params, flops and peak_memory come out of a table as numpy integers: they are
+    features like the float columns, not left out as missing."""
+    import pandas as pd
+
+    from mobench.compare.calibration import Calibration
+
+    frame = pd.DataFrame({"train_time": [1.0, 2.0, 4.0, 8.0], "latency_p50": [1e-4] * 4,
+                          "peak_memory": [10, 20, 40, 80], "params": [100, 200, 400, 800],
+                          "flops": [1000, 2000, 4000, 8000],
+                          "config": [{"batch_size": 32}] * 4})
+    first = frame.assign(config_id=range(4)).groupby("config_id").first()  # as transfer reads
+    reference = [dict(first.loc[i].items()) for i in range(4)]
+    assert isinstance(reference[0]["params"], np.integer)
+    here = [{"train_time": 2 * r["train_time"], "latency_p50": 2e-4, "peak_memory": 11}
+            for r in reference]
+    calibration = Calibration.fit(reference, here)
+    assert {"params", "flops", "peak_memory", "train_time"} <= set(calibration.features)

@@ -16,6 +16,7 @@ calibration config is not predicted (absent, never invented).
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,9 @@ def _log_column(rows: list[dict[str, Any]], name: str) -> np.ndarray | None:
         value = row.get(name)
         if name == "batch_size":
             value = (row.get("config") or {}).get("batch_size")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 \
+        # numbers.Real, not int | float: a pandas row holds integer columns (params, flops,
+        # peak_memory) as numpy integers, which are not Python ints
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 \
                 or not np.isfinite(value):
             return None
         values.append(float(value))
