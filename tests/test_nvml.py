@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import types
@@ -131,7 +132,10 @@ def test_inventory_without_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
     assert gpus == [] and "not installed" in reason
 
 
-def test_fingerprint_with_fake_gpus(use_fake) -> None:
+def test_fingerprint_with_fake_gpus(use_fake, monkeypatch) -> None:
+    # every core allowed, as an unpinned run: a test process pinned with taskset would add
+    # the -cpu<M> suffix, which test_hardware_id checks on its own
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(os.cpu_count() or 1)))
     use_fake(names=["NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"])
     fp = fingerprint(tensorflow=False)
     assert len(fp["gpus"]) == 2 and "gpu_unavailable_reason" not in fp
