@@ -202,9 +202,16 @@ def test_tune_runs_and_surrogates_give_their_own_evidence():
 
 
 def test_report_overlays_fronts_and_answers_per_target(tmp_path):
+    """Two machines' tables and a profile of yours measured on cpu-b: the fronts are about
+    your machine, so they come before the reference section."""
     results = tmp_path / "results"
     write_table(results / "tables" / "a-curves.csv", "cpu-a", configs=range(8))
     write_table(results / "tables" / "b-curves.csv", "cpu-b", time_scale=2.0, configs=range(8))
+    profile = json.loads(next((FIXTURES / "hardware" / "laptop" / "results" / "runs")
+                              .glob("profile-*.json")).read_text())
+    profile["provenance"]["hardware_id"] = "cpu-b"
+    (results / "runs").mkdir()
+    (results / "runs" / "mine.json").write_text(json.dumps(profile))
     outcome = build_report([results], tmp_path / "out", formats=["md", "html"])
     md = (tmp_path / "out" / "report.md").read_text()
     assert outcome.exit_status == 0
@@ -216,8 +223,30 @@ def test_report_overlays_fronts_and_answers_per_target(tmp_path):
         in part
     assert "| best 10% (≥ 0.855) | peak memory (allocator, training) | 977 KiB | 977 KiB | " \
         "tied: cpu-a, cpu-b | 1x |" in part
+    assert "Fronts across hardware (reference)" not in md
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Fronts across hardware" in html and "data:image/png;base64," in html
+
+
+def test_fronts_of_other_machines_alone_are_folded_as_reference(tmp_path):
+    """Shipped tables of two machines, and a profile of yours from a third: nothing about
+    your machine, so the fronts sit in the folded reference section, badged."""
+    results = tmp_path / "results"
+    write_table(results / "tables" / "a-curves.csv", "cpu-a", configs=range(8))
+    write_table(results / "tables" / "b-curves.csv", "cpu-b", time_scale=2.0, configs=range(8))
+    profile = json.loads(next((FIXTURES / "hardware" / "laptop" / "results" / "runs")
+                              .glob("profile-*.json")).read_text())
+    profile["provenance"]["hardware_id"] = "cpu-c"
+    (results / "runs").mkdir()
+    (results / "runs" / "mine.json").write_text(json.dumps(profile))
+    build_report([results], tmp_path / "out", formats=["md"])
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "\n## Fronts across hardware" not in md
+    part = md.split("## Reference results")[1].split("### Fronts across hardware (reference)"
+                                                       )[1].split("\n### ")[0]
+    assert "mnist-mlp on digits, 300 training examples, 2 epochs (measured)" in part
+    assert "| best 1% (≥ 0.9405) (reference) | training time | 10.1 s | 20.2 s | cpu-a | 2x |" \
+        in part
 
 
 def test_report_warns_when_documents_of_one_hardware_id_disagree(tmp_path):

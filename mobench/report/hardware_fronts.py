@@ -7,6 +7,7 @@ reaches it at the lowest training time, latency or memory, and by how much.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure as MplFigure
@@ -14,37 +15,75 @@ from matplotlib.figure import Figure as MplFigure
 from mobench.report import plots
 from mobench.report.formats import MISSING, fmt
 from mobench.report.load import Results
-from mobench.report.render import Figure, Heading, Section, Table, Text
+from mobench.report.render import Details, Figure, Heading, Section, Table, Text
 
 COST_TITLES = {"train_time": "training time", "latency": "inference latency (batch 1, p50)",
                "peak_memory": "peak memory (allocator, training)"}
 
 
-def hardware_fronts(results: Results) -> Section | None:
-    from mobench.compare.hardware_fronts import side_by_side
-    from mobench.compare.hardware_points import gather
+INTRO = ("Per workload (a suite, its data and epochs) measured on more than one hardware id, "
+         "on the configs every hardware has when there are enough of them. A config's costs "
+         "are the medians over its runs there, its quality that hardware's first-seed run "
+         "(measured runs preferred to a transferred table's predicted ones). Reachable "
+         "quality is the best per-config quality measured on any hardware; a target is that "
+         "best less 1%, 5% or 10% of it (fcd: plus). Per target and cost the table names the "
+         "hardware whose cheapest config reaching the target costs least, and the next "
+         "hardware's cost divided by it.")
 
-    skipped: list[tuple[str, str]] = []
-    comparisons = side_by_side(gather(results.documents,
-                                      on_problem=lambda s, why: skipped.append((s, why))))
-    if not comparisons:
+
+def hardware_fronts(results: Results) -> Section | None:
+    """The workloads that involve your runs (one of your documents, or one of the machines
+    your documents were measured on); the others, reference data about other machines, are
+    folded in the reference section (`reference_fronts`)."""
+    found, skipped = workload_comparisons(results)
+    yours = [c for c, mine in found if mine]
+    if not yours and not skipped:
         return None
-    blocks: list = [Text(
-        "Per workload (a suite, its data and epochs) measured on more than one hardware id, "
-        "on the configs every hardware has when there are enough of them. A config's costs "
-        "are the medians over its runs there, its quality that hardware's first-seed run "
-        "(measured runs preferred to a transferred table's predicted ones). Reachable "
-        "quality is the best "
-        "per-config quality measured on any hardware; a target is that best less 1%, 5% or "
-        "10% of it (fcd: plus). Per target and cost the table names the hardware whose "
-        "cheapest config reaching the target costs least, and the next hardware's cost "
-        "divided by it.")]
-    for comparison in comparisons:
+    blocks: list = [Text(INTRO)] if yours else []
+    for comparison in yours:
         blocks.extend(comparison_blocks(comparison))
     if skipped:
         blocks.append(Text("Left out (could not be read): " + "; ".join(
             f"{s}: {why}" for s, why in skipped), warning=True))
     return Section("Fronts across hardware", "hardware-fronts", blocks)
+
+
+def reference_fronts(results: Results) -> list:
+    """Fronts across hardware measured on reference data only, one fold per workload."""
+    found, _ = workload_comparisons(results)
+    shipped = [c for c, mine in found if not mine]
+    if not shipped:
+        return []
+    return [Heading("Fronts across hardware (reference)"), Text(INTRO),
+            *(Details(str(c.workload), comparison_blocks(c)[1:]) for c in shipped)]
+
+
+def workload_comparisons(results: Results) -> tuple[list[tuple[object, bool]],
+                                                    list[tuple[str, str]]]:
+    """Every workload on two or more hardware ids, each with whether it involves your runs
+    (one of your documents among its points, or one of your machines among its hardware);
+    and the documents that could not be read (source, why)."""
+    from mobench.compare.hardware_fronts import side_by_side
+    from mobench.compare.hardware_points import gather
+
+    skipped: list[tuple[str, str]] = []
+    gathered = gather(results.documents, on_problem=lambda s, why: skipped.append((s, why)))
+    frame = results.frame
+    machines = set(frame.loc[~frame["source"].isin(results.reference), "hardware_id"]
+                   .dropna().astype(str)) if len(frame) else set()
+    yours = {w: points for w, points in gathered.items()
+             if machines & set(points["hardware_id"].dropna().astype(str))
+             or any(not _is_reference(str(s), results) for s in points["source"].unique())}
+    shipped = {w: points for w, points in gathered.items() if w not in yours}
+    found = [(c, True) for c in side_by_side(yours)] + \
+        [(c, False) for c in side_by_side(shipped)]
+    return found, skipped
+
+
+def _is_reference(source: str, results: Results) -> bool:
+    """A point's source is a document, or a curves table's CSV beside its JSON header."""
+    return source in results.reference or \
+        str(Path(source).with_suffix(".json")) in results.reference
 
 
 def comparison_blocks(c) -> list:

@@ -1,6 +1,7 @@
 """The "Reference results" section: everything shipped with mobench (replay tables, their
-surrogates, reference strategy comparisons, the reference benchmark run), folded after your
-own runs, with a reference badge on every row.
+surrogates, reference strategy comparisons, the reference benchmark run, fronts across
+hardware measured on reference data alone), folded after your own runs, with a reference
+badge on every row.
 
 Reference comparisons get the same tables and plots as yours, each folded under its problem;
 the reference benchmark is compared with your runs only where both were measured the same way
@@ -13,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from mobench.report.formats import MISSING, fmt, short_commit
+from mobench.report.hardware_fronts import reference_fronts
 from mobench.report.load import Results
 from mobench.report.render import Cell, Details, Heading, Section, Table, Text
 from mobench.report.rows import number
@@ -31,6 +33,7 @@ def reference(results: Results) -> Section | None:
     blocks += comparisons(ref)
     blocks += benchmarks(results, ref)
     blocks += surrogates(ref)
+    blocks += reference_fronts(results)
     blocks += documents(results, ref)
     return Section("Reference results", "reference", badged(blocks), collapsed=True,
                    lead=f"{len(ref.documents)} documents shipped with mobench")
