@@ -61,6 +61,38 @@ def test_profile_all_modes_fields_present_positive_and_consistent(digits, tmp_ca
     assert ProfileRecord.from_dict(json.loads(json.dumps(record.to_dict()))) == record
 
 
+@pytest.mark.parametrize("cached, remeasured", [(1e3, True), (1e15, False)])
+def test_a_cached_peak_below_the_achieved_flops_is_measured_again(
+        digits, tmp_path, monkeypatch, cached, remeasured):
+    """A cached matmul peak that a training step outruns was measured on a loaded machine:
+    it is measured again once and the fractions use the new one; a plausible one is kept."""
+    from mobench.profiling import flops
+    from mobench.profiling.hardware import fingerprint
+
+    monkeypatch.setenv("MOBENCH_CACHE_DIR", str(tmp_path))
+    path = tmp_path / "matmul_peak" / f"{fingerprint()['hardware_id']}.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"schema_version": flops.SCHEMA_VERSION, "n": 8,
+                                "flops_per_s_best": cached, "flops_per_s_median": cached}))
+    calls = []
+
+    def measure(**kwargs):
+        calls.append(kwargs)
+        return {"n": 8, "flops_per_s_best": 2e15, "flops_per_s_median": 1e15}
+
+    monkeypatch.setattr(flops, "measure_matmul_peak", measure)
+    record = profile_suite(get_suite("mnist-mlp"), digits, variant="small", batch_size=64,
+                           modes=("graph", "xla"),
+                           settings=ProfileSettings(steps=3, warmup=1, nvml=False))
+    peak = 2e15 if remeasured else cached
+    assert len(calls) == int(remeasured)
+    assert record.matmul_peak["flops_per_s_best"] == peak
+    assert json.loads(path.read_text())["flops_per_s_best"] == peak
+    for m in record.modes:
+        assert m.achieved_flops_per_s > 0
+        assert m.peak_fraction == pytest.approx(m.achieved_flops_per_s / peak)
+
+
 def test_peak_memory_covers_the_weights_when_the_allocator_sees_them(digits, tmp_cache):
     record = profile_suite(get_suite("mnist-mlp"), digits, variant="medium", batch_size=64,
                            modes=("graph",), matmul_peak=False,

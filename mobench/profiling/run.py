@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from mobench.data import Dataset
@@ -14,6 +15,13 @@ from mobench.suites import Suite
 
 def resolve_batch_size(suite: Suite, hp_values: dict[str, Any], override: int | None) -> int:
     return override if override is not None else suite.training_batch(hp_values)
+
+
+def with_peak(result: ModeProfile, peak_flops: float | None) -> ModeProfile:
+    """`result` with its fraction of the dense-matmul peak recomputed for `peak_flops`."""
+    achieved = result.achieved_flops_per_s
+    return replace(result, peak_fraction=achieved / peak_flops if achieved and peak_flops
+                   else None)
 
 
 def profile_suite(
@@ -60,10 +68,19 @@ def profile_suite(
     peak = cached_matmul_peak(fp["hardware_id"]) if matmul_peak else None
     peak_flops = peak.get("flops_per_s_best") if peak else None
     batch = staged_batch(dataset.x_train, dataset.y_train, size)
-    results = []
+    results: list[ModeProfile] = []
+    refreshed = False
     for mode in modes:
         result = profile_mode(build_model, mode, batch, settings,
                               flops.get("train_per_sample"), peak_flops)
+        if peak_flops and (result.achieved_flops_per_s or 0) > peak_flops and not refreshed:
+            # a step faster than the cached dense-matmul peak: the peak was measured on a
+            # loaded machine (a cache from such a run read 86 GFLOP/s where an idle run
+            # measures 285); measure it again, once, and rescale what was measured so far
+            peak = cached_matmul_peak(fp["hardware_id"], refresh=True)
+            peak_flops, refreshed = peak.get("flops_per_s_best"), True
+            results = [with_peak(r, peak_flops) for r in results]
+            result = with_peak(result, peak_flops)
         results.append(result)
         if on_mode is not None:
             on_mode(result)
