@@ -14,6 +14,7 @@ from test_report import FIXTURES, parse, report
 ROOT = Path(__file__).resolve().parents[1]
 TUNING = json.loads((FIXTURES / "runs" / "tune-mnist-mlp-3obj.json").read_text())
 COMPARISON = json.loads((FIXTURES / "comparisons" / "compare-mnist-mlp.json").read_text())
+METHOD = "tf-bfc-cpu-allocator-peak"
 
 
 def section(md: str, title: str) -> str:
@@ -26,25 +27,38 @@ def write(path: Path, document: dict) -> Path:
     return path
 
 
-def shipped_benchmarks(tmp_path: Path, scale_throughput: float, method: str | None) -> Path:
-    """results/ with the committed tables and reference benchmark, plus a run of yours on
-    the same workloads (throughput scaled; `method`: the peak-memory method it records)."""
+def with_method(document: dict, method: str | None) -> dict:
+    """A pytest-benchmark run recording `method` as its peak-memory method (None: a run made
+    before mobench recorded it)."""
+    document = copy.deepcopy(document)
+    for bench in document["benchmarks"]:
+        bench["extra_info"].pop("peak_memory_method", None)
+        if method is not None:
+            bench["extra_info"]["peak_memory_method"] = method
+    return document
+
+
+def shipped_benchmarks(tmp_path: Path, scale_throughput: float, method: str | None,
+                       reference_method: str | None = METHOD) -> Path:
+    """results/ with the committed tables and reference benchmark (recording
+    `reference_method`), plus a run of yours on the same workloads (throughput scaled;
+    `method`: the peak-memory method it records)."""
     results = tmp_path / "results"
     shutil.copytree(ROOT / "results" / "benchmarks", results / "benchmarks")
     shutil.copytree(ROOT / "results" / "tables", results / "tables",
                     ignore=shutil.ignore_patterns("*.csv"))
     reference = next((results / "benchmarks").rglob("*_reference.json"))
-    mine = json.loads(reference.read_text())
+    shipped = json.loads(reference.read_text())
+    write(reference, with_method(shipped, reference_method))
+    mine = with_method(shipped, method)
     for bench in mine["benchmarks"]:
         bench["extra_info"]["throughput"] *= scale_throughput
-        if method is not None:
-            bench["extra_info"]["peak_memory_method"] = method
     write(reference.parent / "0002_mine.json", mine)
     return results
 
 
 def test_reference_is_folded_badged_compared_and_optional(tmp_path, capsys):
-    results = shipped_benchmarks(tmp_path, 2.0, None)  # measured as the reference was
+    results = shipped_benchmarks(tmp_path, 2.0, METHOD)  # measured as the reference was
     shipped = copy.deepcopy(COMPARISON)  # a shipped comparison: its tables badged too
     write(results / "reference" / "comparisons" / "c.json", shipped)
     assert report([str(results), "--out", str(tmp_path / "out")]) == 0
@@ -75,7 +89,7 @@ def test_reference_is_folded_badged_compared_and_optional(tmp_path, capsys):
 
 
 def test_a_reference_measured_differently_gets_no_ratio(tmp_path):
-    results = shipped_benchmarks(tmp_path, 1.4, "tf-bfc-cpu-allocator-peak")
+    results = shipped_benchmarks(tmp_path, 1.4, METHOD, reference_method=None)
     assert report([str(results), "--out", str(tmp_path / "out"), "--format", "md"]) == 0
     md = (tmp_path / "out" / "report.md").read_text()
     shipped = section(md, "Reference results")
