@@ -201,17 +201,24 @@ def test_tune_runs_and_surrogates_give_their_own_evidence():
     assert surrogate_points({"kind": "surrogate", "fronts": {}}, "x") is None
 
 
-def test_report_overlays_fronts_and_answers_per_target(tmp_path):
-    """Two machines' tables and a profile of yours measured on cpu-b: the fronts are about
-    your machine, so they come before the reference section."""
+def two_tables_and_a_profile(tmp_path: Path, profiled_on: str) -> Path:
+    """results/ with curves tables of cpu-a and cpu-b (twice as slow) and a profile of yours
+    measured on `profiled_on`."""
     results = tmp_path / "results"
     write_table(results / "tables" / "a-curves.csv", "cpu-a", configs=range(8))
     write_table(results / "tables" / "b-curves.csv", "cpu-b", time_scale=2.0, configs=range(8))
     profile = json.loads(next((FIXTURES / "hardware" / "laptop" / "results" / "runs")
                               .glob("profile-*.json")).read_text())
-    profile["provenance"]["hardware_id"] = "cpu-b"
+    profile["provenance"]["hardware_id"] = profiled_on
     (results / "runs").mkdir()
     (results / "runs" / "mine.json").write_text(json.dumps(profile))
+    return results
+
+
+def test_report_overlays_fronts_and_answers_per_target(tmp_path):
+    """Two machines' tables and a profile of yours measured on cpu-b: the fronts are about
+    your machine, so they come before the reference section."""
+    results = two_tables_and_a_profile(tmp_path, "cpu-b")
     outcome = build_report([results], tmp_path / "out", formats=["md", "html"])
     md = (tmp_path / "out" / "report.md").read_text()
     assert outcome.exit_status == 0
@@ -231,14 +238,7 @@ def test_report_overlays_fronts_and_answers_per_target(tmp_path):
 def test_fronts_of_other_machines_alone_are_folded_as_reference(tmp_path):
     """Shipped tables of two machines, and a profile of yours from a third: nothing about
     your machine, so the fronts sit in the folded reference section, badged."""
-    results = tmp_path / "results"
-    write_table(results / "tables" / "a-curves.csv", "cpu-a", configs=range(8))
-    write_table(results / "tables" / "b-curves.csv", "cpu-b", time_scale=2.0, configs=range(8))
-    profile = json.loads(next((FIXTURES / "hardware" / "laptop" / "results" / "runs")
-                              .glob("profile-*.json")).read_text())
-    profile["provenance"]["hardware_id"] = "cpu-c"
-    (results / "runs").mkdir()
-    (results / "runs" / "mine.json").write_text(json.dumps(profile))
+    results = two_tables_and_a_profile(tmp_path, "cpu-c")
     build_report([results], tmp_path / "out", formats=["md"])
     md = (tmp_path / "out" / "report.md").read_text()
     assert "\n## Fronts across hardware" not in md
