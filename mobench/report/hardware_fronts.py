@@ -7,6 +7,7 @@ reaches it at the lowest training time, latency or memory, and by how much.
 from __future__ import annotations
 
 import json
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -58,11 +59,21 @@ def reference_fronts(results: Results) -> list:
             *(Details(str(c.workload), comparison_blocks(c)[1:]) for c in shipped)]
 
 
+# per Results: its section and the reference section's fold read the tables once
+_COMPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def workload_comparisons(results: Results) -> tuple[list[tuple[object, bool]],
                                                     list[tuple[str, str]]]:
     """Every workload on two or more hardware ids, each with whether it involves your runs
     (one of your documents among its points, or one of your machines among its hardware);
-    and the documents that could not be read (source, why)."""
+    and the documents that could not be read (source, why). Computed once per `results`."""
+    if results not in _COMPARED:
+        _COMPARED[results] = _compare(results)
+    return _COMPARED[results]
+
+
+def _compare(results: Results) -> tuple[list[tuple[object, bool]], list[tuple[str, str]]]:
     from mobench.compare.hardware_fronts import side_by_side
     from mobench.compare.hardware_points import gather
 

@@ -60,7 +60,7 @@ class Problem:
         return f"{self.path}: {self.reason}"
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity (a DataFrame has no truth value), so hashable
 class Results:
     """Everything the report reads: the unit table, the parsed documents, the skipped files."""
 
