@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from mobench.errors import UsageError
@@ -40,8 +43,13 @@ def test_trace_steps_on_compiled_matmul(tmp_path, matmul_step):
 
 def test_trace_steps_twice_in_one_logdir(tmp_path, matmul_step):
     first = T.trace_steps(matmul_step, 1, tmp_path)
+    for name in first["files"]:  # as if written this instant: no time window can tell
+        os.utime(name)
+    (run,) = {Path(name).parent for name in first["files"]}  # an earlier run of its own
+    run.rename(run.with_name("2000_01_01_00_00_00"))
     second = T.trace_steps(matmul_step, 2, tmp_path)
     assert first["ops"] and second["ops"] and len(second["step_times_s"]) == 2
+    assert sum(o["count"] for o in second["ops"] if o["name"] == "step") == 2
 
 
 def test_trace_steps_reports_parse_failure_and_keeps_the_trace(tmp_path, matmul_step,

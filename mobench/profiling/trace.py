@@ -14,7 +14,6 @@ thunk launch, allocator) stay in, labelled ``"category": "runtime"``; the rest a
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -121,6 +120,15 @@ def _sync() -> None:
         pass
 
 
+def _trace_files(logdir: Path) -> dict[Path, tuple[int, int]]:
+    """Every trace file under ``logdir`` with its modification time and size."""
+    stamps = {}
+    for f in logdir.glob("plugins/profile/*/*.xplane.pb"):
+        st = f.stat()
+        stamps[f] = (st.st_mtime_ns, st.st_size)
+    return stamps
+
+
 def trace_steps(step_fn: Callable[[], object], steps: int,
                 logdir: str | os.PathLike) -> dict:
     """Trace ``steps`` calls of ``step_fn`` with the TF profiler and summarise per-op self time.
@@ -138,7 +146,7 @@ def trace_steps(step_fn: Callable[[], object], steps: int,
     logdir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"logdir": str(logdir), "steps": steps, "planes": [], "ops": [],
                               "total_self_time_s": 0.0, "kind": "host", "files": []}
-    t0 = time.time() - 1.0  # run dirs have 1 s resolution: a rerun may overwrite a file
+    before = _trace_files(logdir)  # a rerun within the same second overwrites a file
     try:
         tf.profiler.experimental.start(str(logdir))
     except Exception as exc:  # noqa: BLE001 - e.g. another profiler session is running
@@ -153,8 +161,7 @@ def trace_steps(step_fn: Callable[[], object], steps: int,
             tf.profiler.experimental.stop()
         except Exception as exc:  # noqa: BLE001
             result["error"] = f"profiler stop failed: {type(exc).__name__}: {exc}"
-    files = sorted(f for f in logdir.glob("plugins/profile/*/*.xplane.pb")
-                   if f.stat().st_mtime >= t0)
+    files = sorted(f for f, stamp in _trace_files(logdir).items() if before.get(f) != stamp)
     result["files"] = [str(f) for f in files]
     if not files:
         result.setdefault("error", "the profiler wrote no *.xplane.pb file")
