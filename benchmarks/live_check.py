@@ -186,23 +186,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
     r = verbs.add_parser("run", help="train the live runs (resumable)")
-    r.add_argument("suite")
-    r.add_argument("--strategies", type=lambda s: s.split(","), required=True)
-    r.add_argument("--seeds", type=int, default=5)
-    r.add_argument("--budget", type=int, default=50)
+    r.add_argument("suite", help="the suite to train, e.g. mnist-cnn")
+    r.add_argument("--strategies", type=lambda s: s.split(","), required=True,
+                   help="comma-separated strategies, e.g. random,motpe,parego,pesa2")
+    r.add_argument("--seeds", type=int, default=5, help="seeds per strategy (default: 5)")
+    r.add_argument("--budget", type=int, default=50, help="trials per run (default: 50)")
     r.add_argument("--objectives", type=lambda s: s.split(","),
-                   default=["val_accuracy", "train_time"])
-    r.add_argument("--epochs", type=int, required=True)
-    r.add_argument("--dataset", default="digits")
-    r.add_argument("--limit", type=int)
-    r.add_argument("--val-limit", type=int)
-    r.add_argument("--traces", type=Path, required=True)
+                   default=["val_accuracy", "train_time"],
+                   help="comma-separated objectives (default: val_accuracy,train_time)")
+    r.add_argument("--epochs", type=int, required=True,
+                   help="epochs per trial: use the curves table's, to compare like with like")
+    r.add_argument("--dataset", default="digits", help="dataset (default: digits)")
+    r.add_argument("--limit", type=int, help="training samples, as the table's --limit")
+    r.add_argument("--val-limit", type=int, help="validation samples, as the table's")
+    r.add_argument("--traces", type=Path, required=True,
+                   help="JSON-lines file of the runs; a rerun skips the runs it holds")
     a = verbs.add_parser("analyse", help="the live document and Kendall's tau")
-    a.add_argument("--traces", type=Path, required=True)
+    a.add_argument("--traces", type=Path, required=True, help="the file `run` wrote")
     a.add_argument("--surrogate", type=Path, required=True,
                    help="the surrogate comparison document to compare the ranking with")
     a.add_argument("--budget", type=int, help="trials at which to rank (default: the runs')")
-    a.add_argument("--out", type=Path)
+    a.add_argument("--out", type=Path, help="where to write the live comparison document")
     args = parser.parse_args(argv)
     return run(args) if args.verb == "run" else analyse_traces(args)
 
